@@ -1,0 +1,60 @@
+/* cmd_help.c — `mlctl help [COMMAND|exit-codes]`: the command overview,
+ * one command's help, or the exit status list (from ML_EXIT_LIST). */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct cmd_help cmd_help_help = {
+	"help", "show help for mlctl, a command, or the exit codes",
+	"  mlctl help\n  mlctl help COMMAND\n  mlctl help exit-codes",
+	"",
+};
+
+static void print_exit_codes(void)
+{
+	printf("Exit status:\n");
+#define ML_EXIT_PRINT(name, num, text) printf("  %d  %s\n", num, text);
+	ML_EXIT_LIST(ML_EXIT_PRINT)
+#undef ML_EXIT_PRINT
+}
+
+int cmd_help(int argc, char **argv, struct ml_ctx *ctx)
+{
+	(void)ctx;
+	if (argc > 2)
+		return cli_usage_error("help", "too many arguments");
+	if (argc == 2) {
+		if (strcmp(argv[1], "exit-codes") == 0) {
+			print_exit_codes();
+			return ML_EXIT_OK;
+		}
+		const struct cmd_help *h = cli_find_help(argv[1]);
+		if (!h)
+			return cli_usage_error("help", "no command named '%s'",
+					       argv[1]);
+		cli_print_help(h);
+		return ML_EXIT_OK;
+	}
+	printf("mlctl — take machine-learning models to production safely\n\n"
+	       "Usage: mlctl [global options] <command> [options]\n\n"
+	       "Commands:\n");
+	for (size_t i = 0; i < cli_command_count(); i++) {
+		const struct cmd_help *h = cli_command_help(i);
+		printf("  %-10s %s\n", h->name, h->summary);
+	}
+	printf("\nGlobal options (before or after the command):\n"
+	       "  -C DIR                 project root (default: the current "
+	       "directory)\n"
+	       "  --output text|json     result format on stdout (default: "
+	       "text)\n"
+	       "  --quiet, -q            no progress on stderr\n"
+	       "  --no-color             no colour (also NO_COLOR)\n"
+	       "  --state DIR            state directory (default: "
+	       "MLCTL_STATE, else DIR/.mlctl)\n"
+	       "  --help, -h             help for mlctl or a command\n"
+	       "  --version              same as 'mlctl version'\n\n"
+	       "'mlctl help COMMAND' for a command, 'mlctl help exit-codes' "
+	       "for the exit status list; man mlctl.\n");
+	return ML_EXIT_OK;
+}
