@@ -7,6 +7,9 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
+BIN     ?= bin
+V       ?= 0
+Q        = $(if $(filter 1,$(V)),,@)
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 FUZZ_SECONDS ?= 60
 
@@ -41,7 +44,7 @@ LIBMLSERVE := $(BUILD)/libmlserve.a
 UNIT_BIN   := $(BUILD)/tests/unit_tests
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 
-PROGRAMS := bin/mlctl bin/mlserve
+PROGRAMS := $(BIN)/mlctl $(BIN)/mlserve
 MANPAGES := $(sort $(wildcard man/*.[15]))
 
 .PHONY: all deps test unit integration eta-unit manlint sanitize fuzz demo install clean
@@ -52,59 +55,66 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(CRIT_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(CRIT_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBCORE): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(LIBMLSERVE): $(MLSERVE_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-bin/mlctl: $(CLI_OBJ) $(LIBCORE)
-	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBCORE) $(PKG_LIBS)
+$(BIN)/mlctl: $(CLI_OBJ) $(LIBCORE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBCORE) $(PKG_LIBS)
 
-bin/mlserve: $(call obj,examples/mlserve/main.c) $(LIBMLSERVE) $(LIBCORE)
-	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BIN)/mlserve: $(call obj,examples/mlserve/main.c) $(LIBMLSERVE) $(LIBCORE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(UNIT_BIN): $(UNIT_OBJ) $(LIBMLSERVE) $(LIBCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS)
 
 $(INTEG_BIN): $(INTEG_OBJ) $(LIBMLSERVE) $(LIBCORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CRIT_LIBS)
+
+# mlctl(1)'s EXIT STATUS comes from the code's exit status list.
+man/mlctl.1: man/mlctl.1.in $(BIN)/mlctl scripts/gen-man.sh
+	sh scripts/gen-man.sh $(BIN)/mlctl man/mlctl.1.in > $@.tmp && mv $@.tmp $@
 
 # Every suite; Criterion's "Synthesis" lines reach the output.
 test: deps $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
 	$(MAKE) --no-print-directory unit integration eta-unit manlint
 
 unit: $(UNIT_BIN)
-	cd $(CURDIR) && $(UNIT_BIN) --jobs 2
+	$(UNIT_BIN) --jobs 2
 
 integration: $(INTEG_BIN) $(PROGRAMS)
-	cd $(CURDIR) && MLCTL_BIN=$(CURDIR)/bin/mlctl MLSERVE_BIN=$(CURDIR)/bin/mlserve \
+	MLCTL_BIN=$(CURDIR)/$(BIN)/mlctl MLSERVE_BIN=$(CURDIR)/$(BIN)/mlserve \
 	  NO_COLOR=1 TZ=UTC $(INTEG_BIN) --jobs 2
 
 eta-unit:
 	$(MAKE) --no-print-directory -C examples/eta unit
 
-manlint:
+manlint: man/mlctl.1
 	@for m in $(MANPAGES); do mandoc -T lint -W warning $$m || exit 1; done; \
 	  echo "manlint: $(words $(MANPAGES)) pages clean"
 
-# Tests under ASan+UBSan, in a build tree of their own.
+# Every test suite again, built with ASan+UBSan (clang) in a tree of its
+# own: binaries in build/san/bin, which the integration tests then run.
+SAN_VARS := BUILD=build/san BIN=build/san/bin CC=clang OPT="-O1 -g" \
+  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 sanitize: deps
-	$(MAKE) --no-print-directory BUILD=build/san CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
-	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build/san/tests/unit_tests bin-san
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/san/tests/unit_tests --jobs 2
-
-.PHONY: bin-san
-bin-san:
-	@true
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(MAKE) --no-print-directory $(SAN_VARS) unit integration
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), each run FUZZ_SECONDS.
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -132,7 +142,7 @@ install: all
 	for m in $(wildcard man/*.5); do install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done
 
 clean:
-	rm -rf build bin
+	rm -rf build $(BIN)
 	$(MAKE) --no-print-directory -C examples/eta clean
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
