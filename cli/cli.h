@@ -31,6 +31,7 @@ struct cmd_help {
 /* Every command: argv[0] is the command name, global options removed. */
 #define ML_COMMANDS(X)                                                    \
 	X(help)                                                           \
+	X(load)                                                           \
 	X(validate)                                                       \
 	X(version)
 
