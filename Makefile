@@ -22,7 +22,7 @@ CRIT_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
 OPT      ?= -O2 -g
 SAN      ?=
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
-CPPFLAGS += -I. -Icore -D_POSIX_C_SOURCE=200809L -DMLCTL_VERSION=\"$(VERSION)\"
+CPPFLAGS += -I. -Icore -Istrategies -D_POSIX_C_SOURCE=200809L -DMLCTL_VERSION=\"$(VERSION)\"
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SAN) $(PKG_CFLAGS)
 LDFLAGS  += $(SAN)
 
@@ -122,7 +122,7 @@ fuzz: deps
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
-	  clang -std=c11 -g -O1 -I. -Icore -D_POSIX_C_SOURCE=200809L -DMLCTL_VERSION=\"$(VERSION)\" \
+	  clang -std=c11 -g -O1 -I. -Icore -Istrategies -D_POSIX_C_SOURCE=200809L -DMLCTL_VERSION=\"$(VERSION)\" \
 	    -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) $$f $(CORE_SRC) $(MLSERVE_SRC) \
 	    -o build/fuzz/$$n $(PKG_LIBS) || exit 1; \
 	  mkdir -p build/fuzz/corpus-$$n; \

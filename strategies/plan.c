@@ -1,0 +1,261 @@
+/* plan.c — building plans: steps, their readable text, and the sizing
+ * rules the strategies share (rolling waves, canary weights, pools). */
+#include "strategy.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *step_kind_name(enum step_kind k)
+{
+	static const char *const names[] = {
+#define STEP_NAME(name, text) text,
+		STEP_KIND_LIST(STEP_NAME)
+#undef STEP_NAME
+	};
+	return names[k];
+}
+
+struct plan_step *plan_add(struct plan *p, enum step_kind kind,
+			   const size_t *nodes, size_t n_nodes)
+{
+	if (p->n_steps == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 16;
+		p->steps = xrealloc(p->steps, p->cap * sizeof(*p->steps));
+	}
+	struct plan_step *s = &p->steps[p->n_steps++];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	if (n_nodes) {
+		s->nodes = xmalloc(n_nodes * sizeof(*s->nodes));
+		memcpy(s->nodes, nodes, n_nodes * sizeof(*nodes));
+		s->n_nodes = n_nodes;
+	}
+	return s;
+}
+
+void plan_step_text(struct plan_step *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(s->text);
+	s->text = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+char *plan_node_list(const struct cfg_env *env, const size_t *nodes, size_t n)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(env->nodes[nodes[i]].name) + 2;
+	char *s = xmalloc(len);
+	s[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(s, ", ");
+		strcat(s, env->nodes[nodes[i]].name);
+	}
+	return s;
+}
+
+void plan_release(struct plan *p)
+{
+	for (size_t i = 0; i < p->n_steps; i++) {
+		free(p->steps[i].nodes);
+		free(p->steps[i].weights);
+		free(p->steps[i].version);
+		free(p->steps[i].text);
+	}
+	free(p->steps);
+	free(p->from_version);
+	free(p->to_version);
+	free(p->target_nodes);
+	memset(p, 0, sizeof(*p));
+}
+
+static size_t amount(const struct cfg_amount *a, size_t n, bool round_up,
+		     double default_frac)
+{
+	double v;
+	bool percent = a && a->set ? a->percent : true;
+	double value = a && a->set ? a->value : default_frac;
+	if (percent)
+		v = round_up ? ceil(value * (double)n - 1e-9)
+			     : floor(value * (double)n + 1e-9);
+	else
+		v = value;
+	if (v < 0)
+		v = 0;
+	return (size_t)v;
+}
+
+void strategy_rolling_sizes(const struct cfg_strategy *block, size_t n_nodes,
+			    size_t *unavailable, size_t *surge)
+{
+	size_t u = amount(block ? &block->max_unavailable : NULL, n_nodes, false, 0.25);
+	size_t s = amount(block ? &block->max_surge : NULL, n_nodes, true, 0.25);
+	bool scale_down_first = block && block->scale_down_first;
+	if (scale_down_first) {
+		/* capacity-bound nodes never hold two versions */
+		s = 0;
+		if (u == 0)
+			u = 1;
+	}
+	/* never drain every node at once */
+	if (n_nodes > 1 && u > n_nodes - 1)
+		u = n_nodes - 1;
+	if (n_nodes <= 1 && !scale_down_first)
+		u = 0;
+	if (u + s == 0)
+		s = 1;
+	if (u + s > n_nodes)
+		s = n_nodes > u ? n_nodes - u : 0;
+	*unavailable = u;
+	*surge = s;
+}
+
+static unsigned gcd_u(unsigned a, unsigned b)
+{
+	while (b) {
+		unsigned t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+void strategy_canary_weights(size_t n, size_t k, int percent, int *canary_w,
+			     int *stable_w)
+{
+	if (percent >= 100 || k >= n) {
+		*canary_w = 1;
+		*stable_w = 0;
+		return;
+	}
+	/* k*c / (k*c + (n-k)*s) = percent/100  =>  c = p(n-k), s = (100-p)k */
+	unsigned c = (unsigned)percent * (unsigned)(n - k);
+	unsigned s = (unsigned)(100 - percent) * (unsigned)k;
+	unsigned g = gcd_u(c, s);
+	if (g) {
+		c /= g;
+		s /= g;
+	}
+	unsigned hi = c > s ? c : s;
+	if (hi > 256) {
+		double f = 256.0 / hi;
+		c = (unsigned)lround(c * f);
+		s = (unsigned)lround(s * f);
+		if (c == 0)
+			c = 1;
+		if (s == 0)
+			s = 1;
+	}
+	*canary_w = (int)c;
+	*stable_w = (int)s;
+}
+
+size_t strategy_canary_nodes(const struct cfg_env *env, size_t *out)
+{
+	const struct cfg_strategy *st = &env->strategy;
+	size_t n = 0;
+	if (st->type == CFG_STRAT_CANARY && st->n_canary_nodes) {
+		for (size_t i = 0; i < env->n_nodes; i++)
+			for (size_t j = 0; j < st->n_canary_nodes; j++)
+				if (strcmp(env->nodes[i].name, st->canary_nodes[j].name) == 0)
+					out[n++] = i;
+		return n;
+	}
+	size_t k = (env->n_nodes + 3) / 4; /* ceil(25%) */
+	if (k == 0 && env->n_nodes)
+		k = 1;
+	for (size_t i = env->n_nodes - k; i < env->n_nodes; i++)
+		out[n++] = i;
+	return n;
+}
+
+void strategy_pools(const struct cfg_env *env, size_t *blue, size_t *n_blue,
+		    size_t *green, size_t *n_green)
+{
+	const struct cfg_strategy *st = &env->strategy;
+	*n_blue = *n_green = 0;
+	if (st->has_pools) {
+		for (size_t i = 0; i < env->n_nodes; i++) {
+			for (size_t j = 0; j < st->n_blue; j++)
+				if (strcmp(env->nodes[i].name, st->blue[j].name) == 0)
+					blue[(*n_blue)++] = i;
+			for (size_t j = 0; j < st->n_green; j++)
+				if (strcmp(env->nodes[i].name, st->green[j].name) == 0)
+					green[(*n_green)++] = i;
+		}
+		return;
+	}
+	size_t half = (env->n_nodes + 1) / 2;
+	for (size_t i = 0; i < env->n_nodes; i++) {
+		if (i < half)
+			blue[(*n_blue)++] = i;
+		else
+			green[(*n_green)++] = i;
+	}
+}
+
+void strategy_opts_for(const struct cfg_env *env, int cli_type,
+		       struct strategy_opts *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->env = env;
+	enum cfg_strategy_type env_type =
+		env->strategy.set ? env->strategy.type : CFG_STRAT_RECREATE;
+	out->type = cli_type >= 0 ? (enum cfg_strategy_type)cli_type : env_type;
+	out->env_block = out->type == env_type && env->strategy.set
+				 ? &env->strategy
+				 : NULL;
+}
+
+/* The version most nodes serve now, or NULL. */
+static char *majority_version(const struct rollout_state *st)
+{
+	const char *best = NULL;
+	size_t best_n = 0;
+	for (size_t i = 0; i < st->n_nodes; i++) {
+		if (!st->serving[i])
+			continue;
+		size_t c = 0;
+		for (size_t j = 0; j < st->n_nodes; j++)
+			c += st->serving[j] && strcmp(st->serving[j], st->serving[i]) == 0;
+		if (c > best_n) {
+			best_n = c;
+			best = st->serving[i];
+		}
+	}
+	return best ? xstrdup(best) : NULL;
+}
+
+int strategy_plan(const struct strategy_opts *o, const struct rollout_state *st,
+		  const struct cfg_release *rel, struct plan *out,
+		  struct ml_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->strategy = o->type;
+	out->to_version = xstrdup(rel->version);
+	out->from_version = majority_version(st);
+	int rc = -1;
+	switch (o->type) {
+	case CFG_STRAT_RECREATE:
+		rc = strategy_recreate_plan(o, st, rel->version, out, err);
+		break;
+	case CFG_STRAT_ROLLING:
+		rc = strategy_rolling_plan(o, st, rel->version, out, err);
+		break;
+	case CFG_STRAT_BLUEGREEN:
+		rc = strategy_bluegreen_plan(o, st, rel->version, out, err);
+		break;
+	case CFG_STRAT_CANARY:
+		rc = strategy_canary_plan(o, st, rel->version, out, err);
+		break;
+	}
+	if (rc)
+		plan_release(out);
+	return rc;
+}
