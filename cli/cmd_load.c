@@ -42,8 +42,8 @@ const struct cmd_help cmd_load_help = {
 	"      --max-error-rate P  fail when the error rate is above P (1% or 0.01)\n"
 	"      --min-rate N    fail when the achieved rate is below N req/s\n"
 	"      --report FILE   write a self-contained HTML report\n"
-	"  Exit status: 0 ok, 1 a threshold broken, 2 bad usage, 3 no request\n"
-	"  reached the target.",
+	"  Exit status: 0 ok, 1 a threshold broken, 2 bad usage, 3 not one\n"
+	"  response from the target.",
 };
 
 #define MAX_HEADERS 64
@@ -617,11 +617,18 @@ int cmd_load(int argc, char **argv, struct ml_ctx *ctx)
 		free(title);
 		out_progress("load: report written to %s", a.report);
 	}
-	if (res.requests > 0 && res.latency.total == 0 &&
-	    res.errors[LOAD_ERR_CONNECT] > 0) {
-		out_error("no request reached %s: %llu connection failures",
-			  o.urls[0],
-			  (unsigned long long)res.errors[LOAD_ERR_CONNECT]);
+	if (res.requests > 0 && res.latency.total == 0) {
+		/* not one response: the target is down, not slow */
+		char why[256] = "";
+		size_t k = 0;
+		for (int i = 0; i < LOAD_ERR_COUNT; i++)
+			if (res.errors[i] && k < sizeof(why))
+				k += (size_t)snprintf(
+					why + k, sizeof(why) - k, "%s%s %llu",
+					k ? ", " : "", load_error_name(i),
+					(unsigned long long)res.errors[i]);
+		out_error("no response from %s%s (%s)", o.urls[0],
+			  o.n_urls > 1 ? " and the others" : "", why);
 		rc = ML_EXIT_OPERATIONAL;
 	} else if (!v.passed) {
 		rc = ML_EXIT_CHECK_FAILED;
