@@ -405,12 +405,14 @@ void api_load_done(struct api_ctx *c, struct repo_load *job, struct api_resp *r)
 	r->handler = MH_REPOSITORY;
 	int st = repo_load_commit(c->repo, job);
 	if (st) {
-		fprintf(stderr, "mlserve: load %s failed: %s\n", job->model, job->msg);
+		if (!c->opts->quiet)
+			fprintf(stderr, "mlserve: load %s failed: %s\n", job->model, job->msg);
 		api_error(c, r, st, "load %s: %s", job->model, job->msg);
 	} else {
 		refresh_snapshot(c);
-		fprintf(stderr, "mlserve: loaded %s %s from %s\n", job->model, job->version,
-			job->artifact);
+		if (!c->opts->quiet)
+			fprintf(stderr, "mlserve: loaded %s %s from %s\n", job->model, job->version,
+				job->artifact);
 		struct mbuf *b = &c->body;
 		mbuf_adds(b, "{\"name\":");
 		mbuf_add_jstr(b, job->model, strlen(job->model));
@@ -460,8 +462,9 @@ static void repo_unload_h(struct api_ctx *c, const struct mhttp_req *q, struct a
 		return;
 	}
 	refresh_snapshot(c);
-	fprintf(stderr, "mlserve: unloaded %s%s%s\n", model, has_version ? " " : "",
-		has_version ? version : "");
+	if (!c->opts->quiet)
+		fprintf(stderr, "mlserve: unloaded %s%s%s\n", model, has_version ? " " : "",
+			has_version ? version : "");
 	struct mbuf *b = &c->body;
 	mbuf_adds(b, "{\"name\":");
 	mbuf_add_jstr(b, model, strlen(model));

@@ -21,6 +21,7 @@ struct api_opts {
 	const char *admin_token; /* NULL or "": repository calls need no token */
 	atomic_bool ready;       /* started and not draining */
 	atomic_bool draining;
+	bool quiet; /* no load/unload notes on stderr (tests) */
 };
 
 struct api_ctx {

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +46,18 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
 	return k;
 }
 
+/* libcurl (and the TLS library under it) is initialised on the first
+ * http(s) fetch only: a node that never fetches stays small. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static int fetch_http(const char *uri, long timeout_ms, char **out, size_t *len, char *msg,
 		      size_t msgsz)
 {
+	pthread_once(&curl_once, curl_init_once);
 	CURL *c = curl_easy_init();
 	if (!c) {
 		snprintf(msg, msgsz, "artifact %s: cannot start an HTTP transfer", uri);

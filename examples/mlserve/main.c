@@ -8,7 +8,6 @@
 #include "repo.h"
 #include "server.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +64,6 @@ int main(int argc, char **argv)
 		mlserve_opts_release(&o);
 		return 0;
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	struct metrics mx;
 	struct repo repo;
 	static struct api_opts ao;
@@ -86,6 +84,5 @@ out:
 	repo_release(&repo);
 	metrics_release(&mx);
 	mlserve_opts_release(&o);
-	curl_global_cleanup();
 	return rc;
 }
