@@ -1,14 +1,18 @@
 /* cmd_help.c — `mlctl help [COMMAND|exit-codes]`: the command overview,
- * one command's help, or the exit status list (from ML_EXIT_LIST). */
+ * one command's help, or the exit status list (from ML_EXIT_LIST). With
+ * `exit-codes --roff` the list comes out as the body of mlctl(1)'s EXIT
+ * STATUS section (scripts/gen-man.sh splices it into man/mlctl.1). */
 #include "cli.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 const struct cmd_help cmd_help_help = {
 	"help", "show help for mlctl, a command, or the exit codes",
-	"  mlctl help\n  mlctl help COMMAND\n  mlctl help exit-codes",
-	"",
+	"  mlctl help\n  mlctl help COMMAND\n  mlctl help exit-codes [--roff]",
+	"  --roff  with exit-codes: print the list as roff, the body of\n"
+	"          mlctl(1)'s EXIT STATUS section",
 };
 
 static void print_exit_codes(void)
@@ -19,14 +23,58 @@ static void print_exit_codes(void)
 #undef ML_EXIT_PRINT
 }
 
+/* One line of text as roff: backslashes as \e, a leading '.' or '\''
+ * guarded with \&, and option dashes ("--force") as \- so they render and
+ * search as ASCII hyphen-minus. */
+static void print_roff_text(const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", stdout);
+	for (const char *p = s; *p; p++) {
+		if (*p == '\\')
+			fputs("\\e", stdout);
+		else if (*p == '-' && (p == s || p[-1] == ' ' || p[-1] == '-' ||
+				       p[-1] == '('))
+			fputs("\\-", stdout);
+		else
+			putchar(*p);
+	}
+	putchar('\n');
+}
+
+/* The EXIT STATUS body of mlctl(1): one tagged paragraph per code. */
+static void print_exit_codes_roff(void)
+{
+#define ML_EXIT_ROFF(name, num, text)                                         \
+	printf(".TP\n.B %d\n", num);                                          \
+	print_roff_text(text);
+	ML_EXIT_LIST(ML_EXIT_ROFF)
+#undef ML_EXIT_ROFF
+}
+
 int cmd_help(int argc, char **argv, struct ml_ctx *ctx)
 {
 	(void)ctx;
+	bool roff = false;
+	int n = 1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--roff") == 0)
+			roff = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argc = n;
 	if (argc > 2)
 		return cli_usage_error("help", "too many arguments");
+	if (roff && (argc != 2 || strcmp(argv[1], "exit-codes") != 0))
+		return cli_usage_error("help", "--roff goes with 'mlctl help "
+					       "exit-codes'");
 	if (argc == 2) {
 		if (strcmp(argv[1], "exit-codes") == 0) {
-			print_exit_codes();
+			if (roff)
+				print_exit_codes_roff();
+			else
+				print_exit_codes();
 			return ML_EXIT_OK;
 		}
 		const struct cmd_help *h = cli_find_help(argv[1]);
