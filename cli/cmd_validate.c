@@ -304,13 +304,16 @@ int cmd_validate(int argc, char **argv, struct ml_ctx *ctx)
 	struct vset s = { 0 };
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
-			continue;
+			break;
 		if (argv[i][0] == '-' && argv[i][1])
 			return cli_usage_error("validate", "unknown option '%s'",
 					       argv[i]);
 	}
 	int rc = ML_EXIT_OK;
-	if (argc < 2) {
+	bool any_path = false;
+	for (int i = 1; i < argc; i++)
+		any_path |= strcmp(argv[i], "--") != 0;
+	if (!any_path) {
 		add_dir(&s, "envs", false, false);
 		add_dir(&s, "pipelines", false, false);
 		add_dir(&s, "examples", true, true);
@@ -322,9 +325,12 @@ int cmd_validate(int argc, char **argv, struct ml_ctx *ctx)
 			goto out;
 		}
 	}
+	bool after_dashes = false;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
+		if (!after_dashes && strcmp(argv[i], "--") == 0) {
+			after_dashes = true;
 			continue;
+		}
 		if (path_is_dir(argv[i]))
 			add_dir(&s, argv[i], true, false);
 		else

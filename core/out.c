@@ -14,7 +14,8 @@ static struct {
 
 static bool color_ok(int fd, bool no_color)
 {
-	if (no_color || getenv("NO_COLOR"))
+	const char *nc = getenv("NO_COLOR");
+	if (no_color || (nc && *nc)) /* no-color.org: set and not empty */
 		return false;
 	const char *term = getenv("TERM");
 	if (!term || strcmp(term, "dumb") == 0)
