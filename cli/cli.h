@@ -30,9 +30,11 @@ struct cmd_help {
 
 /* Every command: argv[0] is the command name, global options removed. */
 #define ML_COMMANDS(X)                                                    \
-	X(help)                                                           \
-	X(load)                                                           \
-	X(validate)                                                       \
+	X(help)                                                          \
+	X(history)                                                       \
+	X(load)                                                          \
+	X(plan)                                                          \
+	X(validate)                                                      \
 	X(version)
 
 #define ML_CMD_DECL(n)                                                    \

@@ -53,6 +53,7 @@ struct cfg_value {
 	double num;
 	char *str;
 	bool b;
+	bool bad; /* already reported while decoding; never in a loaded release */
 	struct cfg_pos pos;
 };
 
@@ -268,6 +269,10 @@ void cfg_release_free(struct cfg_release *rel);
 /* The release's expectations as a JSON object text (caller frees), as sent
  * in a V2 load request. */
 char *cfg_expectations_to_json(const struct cfg_expectations *e);
+/* Parse what cfg_expectations_to_json wrote; 0, or -1 when malformed. The
+ * result is released with cfg_expectations_free_fields. */
+int cfg_expectations_from_json(const char *json, struct cfg_expectations *out);
+void cfg_expectations_free_fields(struct cfg_expectations *e);
 
 /* ---- model (the artifact mlserve loads) --------------------------------- */
 enum cfg_term_kind { CFG_TERM_CONST, CFG_TERM_INPUT, CFG_TERM_RATIO, CFG_TERM_PRODUCT };

@@ -187,6 +187,58 @@ char *cfg_expectations_to_json(const struct cfg_expectations *e)
 	return copy;
 }
 
+static int fields_from_json(json_t *obj, struct cfg_field **out, size_t *n)
+{
+	if (!json_is_object(obj))
+		return -1;
+	*n = json_object_size(obj);
+	*out = xcalloc(*n + 1, sizeof(**out));
+	const char *key;
+	json_t *v;
+	size_t i = 0;
+	json_object_foreach(obj, key, v) {
+		struct cfg_field *f = &(*out)[i++];
+		f->name = xstrdup(key);
+		const char *t = json_string_value(json_object_get(v, "type"));
+		for (int k = 0; t && cfg_type_names[k]; k++)
+			if (strcmp(cfg_type_names[k], t) == 0)
+				f->type = (enum cfg_type)k;
+		json_t *b;
+		if ((b = json_object_get(v, "min")) && json_is_number(b))
+			f->has_min = true, f->min = json_number_value(b);
+		if ((b = json_object_get(v, "max")) && json_is_number(b))
+			f->has_max = true, f->max = json_number_value(b);
+		if ((b = json_object_get(v, "exclusive_min")) && json_is_number(b))
+			f->has_xmin = true, f->xmin = json_number_value(b);
+		if ((b = json_object_get(v, "exclusive_max")) && json_is_number(b))
+			f->has_xmax = true, f->xmax = json_number_value(b);
+		f->optional = json_is_false(json_object_get(v, "required"));
+	}
+	return 0;
+}
+
+int cfg_expectations_from_json(const char *json, struct cfg_expectations *out)
+{
+	memset(out, 0, sizeof(*out));
+	json_t *root = json_loads(json, 0, NULL);
+	int rc = -1;
+	if (json_is_object(root) &&
+	    fields_from_json(json_object_get(root, "inputs"), &out->inputs,
+			     &out->n_inputs) == 0 &&
+	    fields_from_json(json_object_get(root, "outputs"), &out->outputs,
+			     &out->n_outputs) == 0)
+		rc = 0;
+	json_decref(root);
+	if (rc)
+		cfg_expectations_release(out);
+	return rc;
+}
+
+void cfg_expectations_free_fields(struct cfg_expectations *e)
+{
+	cfg_expectations_release(e);
+}
+
 /* ---- checks ------------------------------------------------------------ */
 
 void cfg_checks_init(struct cfg_checks *c)
@@ -222,6 +274,7 @@ static void value_decode(struct dec *dc, const struct ydoc_pair *p,
 	if (n->kind != YDOC_SCALAR || ydoc_is_null(n)) {
 		dec_error(dc, n, "expected a number, string or boolean, found %s",
 			  ydoc_describe(n));
+		v->bad = true;
 	} else if (n->plain && scalar_is_number(n->str, &v->num)) {
 		v->kind = CFG_V_NUMBER;
 	} else if (n->plain && scalar_is_bool(n->str, &v->b)) {

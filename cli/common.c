@@ -1,0 +1,92 @@
+/* common.c — loading the project, releases and the ledger for commands. */
+#include "common.h"
+#include "ledger.h"
+#include "out.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void cli_print_diags(struct ml_diags *d)
+{
+	ml_diags_sort(d);
+	for (size_t i = 0; i < d->len; i++) {
+		char *line = ml_diag_format(&d->items[i]);
+		out_err_line(line);
+		free(line);
+	}
+}
+
+int cli_load_env(const char *cmd, const char *name, struct project *p,
+		 struct cfg_env **env)
+{
+	struct ml_diags d = ML_DIAGS_INIT;
+	*env = NULL;
+	if (!path_is_dir("envs")) {
+		project_release(p);
+		return cli_usage_error(cmd, "no envs/ directory here: is this an "
+					    "mlctl project? (use -C DIR)");
+	}
+	int rc = project_load(".", p, &d);
+	if (rc) {
+		cli_print_diags(&d);
+		ml_diags_release(&d);
+		out_error("the project's environments are not valid (see 'mlctl "
+			  "validate')");
+		return ML_EXIT_USAGE;
+	}
+	ml_diags_release(&d);
+	*env = project_env(p, name);
+	if (!*env) {
+		const char *best = NULL;
+		size_t best_d = 3;
+		for (size_t i = 0; i < p->n_envs; i++) {
+			size_t dist = str_edit_distance(p->envs[i]->name, name);
+			if (dist < best_d) {
+				best_d = dist;
+				best = p->envs[i]->name;
+			}
+		}
+		if (best)
+			return cli_usage_error(cmd, "no environment named '%s' (did "
+						    "you mean '%s'?)",
+					       name, best);
+		return cli_usage_error(cmd, "no environment named '%s'", name);
+	}
+	return ML_EXIT_OK;
+}
+
+int cli_load_release(const char *path, struct cfg_release **rel)
+{
+	struct ml_diags d = ML_DIAGS_INIT;
+	if (cfg_release_load(path, rel, &d)) {
+		cli_print_diags(&d);
+		ml_diags_release(&d);
+		return ML_EXIT_USAGE;
+	}
+	ml_diags_release(&d);
+	return ML_EXIT_OK;
+}
+
+int cli_open_ledger(const struct ml_ctx *ctx, bool create, struct ledger **out)
+{
+	*out = NULL;
+	char *path = path_join(ctx->state_dir, "ledger");
+	bool exists = path_is_dir(path);
+	free(path);
+	if (!exists && !create)
+		return ML_EXIT_OK;
+	struct ml_err err = ML_ERR_INIT;
+	if (ledger_open(ctx->state_dir, out, &err))
+		return cli_fail(&err);
+	return ML_EXIT_OK;
+}
+
+int cli_fail(const struct ml_err *err)
+{
+	if (err->file && err->line)
+		out_error("%s:%u:%u: %s", err->file, err->line, err->col, err->msg);
+	else
+		out_error("%s", err->msg);
+	return err->code ? err->code : ML_EXIT_OPERATIONAL;
+}

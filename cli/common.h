@@ -1,0 +1,29 @@
+/* common.h — what several commands do the same way: load the project and
+ * pick an environment, load a release manifest, open the ledger, print
+ * config diagnostics. Each returns an exit status (ML_EXIT_OK on success)
+ * after printing its own error. */
+#ifndef MLCTL_COMMON_H
+#define MLCTL_COMMON_H
+
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "project.h"
+
+struct ledger;
+
+/* Print every diagnostic as "file:line:col: error: path: msg" on stderr. */
+void cli_print_diags(struct ml_diags *d);
+/* Load envs/ (all must be valid) and find `name` in it (*env borrowed
+ * from p; release p with project_release). */
+int cli_load_env(const char *cmd, const char *name, struct project *p,
+		 struct cfg_env **env);
+/* Load and check a release manifest (artifact digest included). */
+int cli_load_release(const char *path, struct cfg_release **rel);
+/* Open the ledger under the state dir. With !create and no ledger yet,
+ * *out is NULL and the status is ML_EXIT_OK (nothing recorded so far). */
+int cli_open_ledger(const struct ml_ctx *ctx, bool create, struct ledger **out);
+/* Print an error's message (and position) and return its exit code. */
+int cli_fail(const struct ml_err *err);
+
+#endif
