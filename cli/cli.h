@@ -29,12 +29,15 @@ struct cmd_help {
 };
 
 /* Every command: argv[0] is the command name, global options removed. */
-#define ML_COMMANDS(X)                                                    \
-	X(help)                                                          \
-	X(history)                                                       \
-	X(load)                                                          \
-	X(plan)                                                          \
-	X(validate)                                                      \
+#define ML_COMMANDS(X)                                            \
+	X(deploy)                                                       \
+	X(help)                                                         \
+	X(history)                                                      \
+	X(load)                                                         \
+	X(plan)                                                         \
+	X(rollback)                                                     \
+	X(status)                                                       \
+	X(validate)                                                     \
 	X(version)
 
 #define ML_CMD_DECL(n)                                                    \

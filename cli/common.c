@@ -17,11 +17,9 @@ void cli_print_diags(struct ml_diags *d)
 	}
 }
 
-int cli_load_env(const char *cmd, const char *name, struct project *p,
-		 struct cfg_env **env)
+int cli_load_project(const char *cmd, struct project *p)
 {
 	struct ml_diags d = ML_DIAGS_INIT;
-	*env = NULL;
 	if (!path_is_dir("envs")) {
 		project_release(p);
 		return cli_usage_error(cmd, "no envs/ directory here: is this an "
@@ -36,6 +34,16 @@ int cli_load_env(const char *cmd, const char *name, struct project *p,
 		return ML_EXIT_USAGE;
 	}
 	ml_diags_release(&d);
+	return ML_EXIT_OK;
+}
+
+int cli_load_env(const char *cmd, const char *name, struct project *p,
+		 struct cfg_env **env)
+{
+	*env = NULL;
+	int rc = cli_load_project(cmd, p);
+	if (rc)
+		return rc;
 	*env = project_env(p, name);
 	if (!*env) {
 		const char *best = NULL;

@@ -14,6 +14,8 @@ struct ledger;
 
 /* Print every diagnostic as "file:line:col: error: path: msg" on stderr. */
 void cli_print_diags(struct ml_diags *d);
+/* Load envs/; every environment must be valid. */
+int cli_load_project(const char *cmd, struct project *p);
 /* Load envs/ (all must be valid) and find `name` in it (*env borrowed
  * from p; release p with project_release). */
 int cli_load_env(const char *cmd, const char *name, struct project *p,

@@ -1,0 +1,140 @@
+/* cmd_deploy.c — `mlctl deploy RELEASE --env E [--strategy S] [--force]
+ * [--timeout D]`: run the strategy with its built-in checks (readiness,
+ * blue/green preview smoke, canary pauses); on a failed step the
+ * environment goes back to its last good release. Ignores promotes_from
+ * and approval (that is `promote`). */
+#include "cli.h"
+#include "common.h"
+#include "ledger.h"
+#include "lock.h"
+#include "opts.h"
+#include "rollout.h"
+#include "rstate.h"
+#include "strategy.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct cmd_help cmd_deploy_help = {
+	"deploy", "roll a release out to an environment",
+	"  mlctl deploy RELEASE --env E [--strategy S] [--force] [--timeout D]",
+	"  RELEASE           the release manifest\n"
+	"  --env E           the environment\n"
+	"  --strategy S      recreate, rolling, bluegreen or canary (default: the\n"
+	"                    environment's; S's defaults unless S is the env's type)\n"
+	"  --force           deploy a release rejected in E, or redeploy the one\n"
+	"                    already serving\n"
+	"  --timeout D       give up, roll back and exit 1 after D (default 10m)",
+};
+
+int cmd_deploy(int argc, char **argv, struct ml_ctx *ctx)
+{
+	const char *env_name = NULL, *strategy = NULL, *timeout = NULL, *pos[1];
+	bool force = false;
+	const struct cli_opt opts[] = {
+		{ "--env", "-e", &env_name, NULL },
+		{ "--strategy", NULL, &strategy, NULL },
+		{ "--timeout", NULL, &timeout, NULL },
+		{ "--force", "-f", NULL, &force },
+		{ 0 },
+	};
+	int n = cli_parse("deploy", argc, argv, opts, pos, 1);
+	if (n < 0)
+		return ML_EXIT_USAGE;
+	if (n != 1)
+		return cli_usage_error("deploy", "which release? give its manifest");
+	if (!env_name)
+		return cli_usage_error("deploy", "--env E is required");
+	int type = -1;
+	if (strategy && (type = cfg_strategy_parse(strategy)) < 0)
+		return cli_usage_error("deploy", "--strategy takes recreate, rolling, "
+						 "bluegreen or canary, not '%s'",
+				       strategy);
+	long long timeout_ms = 600000;
+	if (timeout && (cfg_parse_duration(timeout, &timeout_ms) || timeout_ms <= 0))
+		return cli_usage_error("deploy", "--timeout takes a duration like "
+						 "90s or 10m, not '%s'",
+				       timeout);
+
+	struct project proj = { 0 };
+	struct cfg_env *env = NULL;
+	struct cfg_release *rel = NULL;
+	struct ledger *ledger = NULL;
+	struct lock *lk = NULL;
+	struct rstate st = { 0 };
+	struct plan p = { 0 };
+	struct ml_err err = ML_ERR_INIT;
+	char *manifest = NULL, *reason = NULL;
+	size_t manifest_len = 0;
+	int rc = cli_load_env("deploy", env_name, &proj, &env);
+	if (rc)
+		goto out;
+	/* the manifest and the artifact's digest are checked before anything
+	 * else happens */
+	if ((rc = cli_load_release(pos[0], &rel)))
+		goto out;
+	if (read_file(pos[0], 1 << 20, &manifest, &manifest_len)) {
+		rc = cli_usage_error("deploy", "%s: %s", pos[0], strerror(errno));
+		goto out;
+	}
+	if ((rc = cli_open_ledger(ctx, true, &ledger)))
+		goto out;
+	char what[160];
+	snprintf(what, sizeof(what), "deploy %s %s", rel->model, rel->version);
+	if (lock_acquire(ctx->state_dir, env->name, what, &lk, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (lk->replaced_stale) {
+		char buf[512];
+		lock_holder_describe(&lk->stale, buf, sizeof(buf));
+		out_warn("replaced a stale lock on %s (%s)", env->name, buf);
+	}
+	bool rejected = false;
+	if (ledger_is_rejected(ledger, env->name, rel->model, rel->version,
+			       &rejected, &reason, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (rejected && !force) {
+		out_error("%s %s is rejected in %s%s%s; deploy it anyway with --force",
+			  rel->model, rel->version, env->name, reason ? ": " : "",
+			  reason ? reason : "");
+		rc = ML_EXIT_USAGE;
+		goto out;
+	}
+	if (rstate_load(&st, env, ledger, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	struct strategy_opts so;
+	strategy_opts_for(env, type, &so);
+	struct rollout_state view = rstate_view(&st);
+	if (strategy_plan(&so, &view, rel, &p, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (p.n_steps == 0) {
+		out_line("%s: every node already serves %s %s; nothing to do",
+			 env->name, rel->model, rel->version);
+		rc = ML_EXIT_OK;
+		goto out;
+	}
+	struct rollout_req req = { "deploy", env, rel, NULL, manifest, manifest_len,
+				   type, timeout_ms,
+				   rejected ? "forced over a rejection" : NULL, force };
+	rc = rollout_run(ctx, ledger, &st, &p, &req);
+out:
+	free(reason);
+	free(manifest);
+	plan_release(&p);
+	if (st.serving)
+		rstate_release(&st);
+	lock_release(lk);
+	ledger_free(ledger);
+	cfg_release_free(rel);
+	project_release(&proj);
+	return rc;
+}

@@ -1,0 +1,222 @@
+/* cmd_status.c — `mlctl status [--env E]`: per node its URL, live/ready,
+ * loaded versions, the version it serves and its router weights, beside
+ * what the ledger says the environment runs. Asks every node at once.
+ * Exit 3 when a node or the router cannot be reached. */
+#include "cli.h"
+#include "common.h"
+#include "ledger.h"
+#include "node.h"
+#include "opts.h"
+#include "router.h"
+#include "rstate.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct cmd_help cmd_status_help = {
+	"status", "show what each environment's nodes and router are doing",
+	"  mlctl status [--env E]",
+	"  --env E    one environment (default: every environment)",
+};
+
+struct node_view {
+	bool live, ready, reached;
+	char loaded[256];
+	char serving[64];
+	char error[256];
+};
+
+static void ask_nodes(const struct cfg_env *env, const char *model,
+		      struct node_view *v)
+{
+	size_t n = env->n_nodes;
+	const struct cfg_node **p = xcalloc(n + 1, sizeof(*p));
+	for (size_t i = 0; i < n; i++)
+		p[i] = &env->nodes[i];
+	struct node_result *res = xcalloc(n + 1, sizeof(*res));
+	struct node_call call = NODE_CALL_INIT;
+	call.op = NODE_OP_LIVE;
+	node_run_many(env, p, n, &call, NULL, res);
+	for (size_t i = 0; i < n; i++) {
+		v[i].reached = res[i].rc == 0;
+		v[i].live = res[i].rc == 0 && res[i].yes;
+		if (res[i].rc)
+			snprintf(v[i].error, sizeof(v[i].error), "%.250s", res[i].err.msg);
+	}
+	node_results_release(res, n);
+	call.op = NODE_OP_READY;
+	node_run_many(env, p, n, &call, NULL, res);
+	for (size_t i = 0; i < n; i++)
+		v[i].ready = res[i].rc == 0 && res[i].yes;
+	node_results_release(res, n);
+	if (env->node_driver == CFG_NODE_V2) {
+		call.op = NODE_OP_INDEX;
+		node_run_many(env, p, n, &call, NULL, res);
+		for (size_t i = 0; i < n; i++) {
+			size_t len = 0;
+			for (size_t k = 0; res[i].rc == 0 && k < res[i].n_models; k++) {
+				const struct node_model_state *m = &res[i].models[k];
+				if (model && strcmp(m->name, model) != 0)
+					continue;
+				if (!m->state || strcmp(m->state, "READY") != 0)
+					continue;
+				int w = snprintf(v[i].loaded + len, sizeof(v[i].loaded) - len,
+						 "%s%s", len ? "," : "",
+						 m->version ? m->version : "?");
+				if (w > 0 && (size_t)w < sizeof(v[i].loaded) - len)
+					len += (size_t)w;
+				/* index order is load order: the last one serves */
+				snprintf(v[i].serving, sizeof(v[i].serving), "%s",
+					 m->version ? m->version : "?");
+			}
+		}
+		node_results_release(res, n);
+	}
+	free(res);
+	free(p);
+}
+
+static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
+		      struct ledger *ledger, json_t *arr)
+{
+	struct rstate st;
+	struct ml_err err = ML_ERR_INIT;
+	if (rstate_load(&st, env, ledger, &err))
+		return cli_fail(&err);
+	struct node_view *v = xcalloc(env->n_nodes + 1, sizeof(*v));
+	ask_nodes(env, st.release.model, v);
+	int *live = xcalloc(env->n_nodes + 1, sizeof(*live));
+	int *preview = xcalloc(env->n_nodes + 1, sizeof(*preview));
+	char *run_dir = path_join(ctx->state_dir, "run");
+	char *env_run = path_join(run_dir, env->name);
+	bool router_ok = true;
+	char router_err[256] = "";
+	if (env->router_driver != CFG_ROUTER_NONE &&
+	    router_get_weights(env, env_run, live, preview, &err)) {
+		router_ok = false;
+		snprintf(router_err, sizeof(router_err), "%.250s", err.msg);
+	}
+	int rc = router_ok ? ML_EXIT_OK : ML_EXIT_OPERATIONAL;
+	for (size_t i = 0; i < env->n_nodes; i++)
+		if (!v[i].reached)
+			rc = ML_EXIT_OPERATIONAL;
+	const char *rel = st.release.model ? st.release.version : NULL;
+	if (out_is_json()) {
+		json_t *o = json_object(), *nodes = json_array();
+		json_object_set_new(o, "env", json_string(env->name));
+		json_object_set_new(o, "model", st.release.model ? json_string(st.release.model) : json_null());
+		json_object_set_new(o, "version", rel ? json_string(rel) : json_null());
+		json_object_set_new(o, "strategy", st.strategy ? json_string(st.strategy) : json_null());
+		json_t *r = json_object();
+		json_object_set_new(r, "driver", json_string(cfg_router_driver_name(env->router_driver)));
+		if (env->listen.set) {
+			char *l = xasprintf("%s:%d", env->listen.host, env->listen.port);
+			json_object_set_new(r, "listen", json_string(l));
+			free(l);
+		}
+		json_object_set_new(r, "ok", json_boolean(router_ok));
+		if (!router_ok)
+			json_object_set_new(r, "error", json_string(router_err));
+		json_object_set_new(o, "router", r);
+		for (size_t i = 0; i < env->n_nodes; i++) {
+			json_t *n = json_object(), *loaded = json_array();
+			json_object_set_new(n, "name", json_string(env->nodes[i].name));
+			json_object_set_new(n, "url", json_string(env->nodes[i].url));
+			json_object_set_new(n, "live", json_boolean(v[i].live));
+			json_object_set_new(n, "ready", json_boolean(v[i].ready));
+			char *save = NULL, *copy = xstrdup(v[i].loaded);
+			for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+				json_array_append_new(loaded, json_string(t));
+			free(copy);
+			json_object_set_new(n, "loaded", loaded);
+			json_object_set_new(n, "serving", v[i].serving[0] ? json_string(v[i].serving) : json_null());
+			if (env->router_driver != CFG_ROUTER_NONE && router_ok) {
+				json_object_set_new(n, "weight", json_integer(live[i]));
+				json_object_set_new(n, "preview_weight", json_integer(preview[i]));
+			}
+			if (v[i].error[0])
+				json_object_set_new(n, "error", json_string(v[i].error));
+			json_array_append_new(nodes, n);
+		}
+		json_object_set_new(o, "nodes", nodes);
+		json_array_append_new(arr, o);
+	} else {
+		out_line("%s%s%s: %s%s%s%s%s, router %s%s", out_c(OUT_BOLD), env->name,
+			 out_c(OUT_RESET), rel ? st.release.model : "nothing deployed",
+			 rel ? " " : "", rel ? rel : "", st.strategy ? " via " : "",
+			 st.strategy ? st.strategy : "",
+			 cfg_router_driver_name(env->router_driver),
+			 env->router_driver == CFG_ROUTER_NONE ? ""
+			 : router_ok			       ? " (running)"
+							       : " (unreachable)");
+		out_line("  %-12s %-26s %-5s %-5s %-9s %-18s %s", "NODE", "URL", "LIVE",
+			 "READY", "SERVING", "LOADED", "WEIGHT");
+		for (size_t i = 0; i < env->n_nodes; i++) {
+			char w[32] = "-";
+			if (env->router_driver != CFG_ROUTER_NONE && router_ok)
+				snprintf(w, sizeof(w), "%d (preview %d)", live[i], preview[i]);
+			out_line("  %-12s %-26s %s%-5s%s %-5s %-9s %-18s %s",
+				 env->nodes[i].name, env->nodes[i].url,
+				 v[i].live ? out_c(OUT_GREEN) : out_c(OUT_RED),
+				 v[i].live ? "yes" : "no", out_c(OUT_RESET),
+				 v[i].ready ? "yes" : "no",
+				 v[i].serving[0] ? v[i].serving : "-",
+				 v[i].loaded[0] ? v[i].loaded : "-", w);
+		}
+		if (!router_ok)
+			out_warn("%s: router: %s", env->name, router_err);
+	}
+	free(run_dir);
+	free(env_run);
+	free(live);
+	free(preview);
+	free(v);
+	rstate_release(&st);
+	return rc;
+}
+
+int cmd_status(int argc, char **argv, struct ml_ctx *ctx)
+{
+	const char *env_name = NULL, *pos[1];
+	const struct cli_opt opts[] = {
+		{ "--env", "-e", &env_name, NULL },
+		{ 0 },
+	};
+	if (cli_parse("status", argc, argv, opts, pos, 0) < 0)
+		return ML_EXIT_USAGE;
+	struct project proj = { 0 };
+	struct cfg_env *env = NULL;
+	struct ledger *ledger = NULL;
+	json_t *arr = json_array();
+	int rc;
+	if (env_name)
+		rc = cli_load_env("status", env_name, &proj, &env);
+	else
+		rc = cli_load_project("status", &proj);
+	if (rc)
+		goto out;
+	if ((rc = cli_open_ledger(ctx, false, &ledger)))
+		goto out;
+	for (size_t i = 0; i < proj.n_envs; i++) {
+		if (env && proj.envs[i] != env)
+			continue;
+		int r = status_env(ctx, proj.envs[i], ledger, arr);
+		if (r > rc)
+			rc = r;
+	}
+	if (out_is_json()) {
+		json_t *root = json_object();
+		json_object_set_new(root, "environments", json_incref(arr));
+		char *t = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		out_json_text(t);
+		free(t);
+		json_decref(root);
+	}
+out:
+	json_decref(arr);
+	ledger_free(ledger);
+	project_release(&proj);
+	return rc;
+}

@@ -1,0 +1,194 @@
+/* engine_ops.c — the engine's operations on real nodes (core/node) and a
+ * real router (core/router): what `deploy`, `rollback` and `continue` run. */
+#include "engine_ops.h"
+#include "exitcode.h"
+#include "node.h"
+#include "router.h"
+#include "smoke.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A cfg_release good enough for a node load, from a recorded release. */
+static int release_view(const struct rstate_release *r, struct cfg_release *rel,
+			struct ml_err *err)
+{
+	memset(rel, 0, sizeof(*rel));
+	rel->model = r->model;
+	rel->version = r->version;
+	bool remote = r->artifact && (strncmp(r->artifact, "http://", 7) == 0 ||
+				      strncmp(r->artifact, "https://", 8) == 0);
+	rel->artifact_remote = remote;
+	rel->artifact_uri = r->artifact;
+	rel->artifact_path = remote ? NULL : r->artifact;
+	memcpy(rel->sha256, r->sha256, sizeof(rel->sha256));
+	if (r->expectations_json &&
+	    cfg_expectations_from_json(r->expectations_json, &rel->expectations))
+		return ml_err_set(err, ML_EXIT_OPERATIONAL,
+				  "recorded expectations of %s %s are malformed",
+				  r->model, r->version);
+	return 0;
+}
+
+static const struct cfg_node **node_ptrs(const struct cfg_env *env,
+					 const size_t *nodes, size_t n)
+{
+	const struct cfg_node **p = xcalloc(n + 1, sizeof(*p));
+	for (size_t i = 0; i < n; i++)
+		p[i] = &env->nodes[nodes[i]];
+	return p;
+}
+
+/* The first failure of a batch as the op's error, with a count. */
+static int batch_error(struct node_result *res, size_t n, struct ml_err *err)
+{
+	size_t failed = 0, first = n;
+	for (size_t i = 0; i < n; i++)
+		if (res[i].rc < 0) {
+			failed++;
+			if (first == n)
+				first = i;
+		}
+	if (!failed)
+		return 0;
+	ml_err_set(err, ML_EXIT_OPERATIONAL, "%s%s", res[first].err.msg,
+		   failed > 1 ? " (and more nodes failed)" : "");
+	return -1;
+}
+
+static int op_load(void *ctx, const size_t *nodes, size_t n,
+		   const struct rstate_release *r, struct ml_err *err)
+{
+	struct engine_real *e = ctx;
+	struct cfg_release rel;
+	if (release_view(r, &rel, err))
+		return -1;
+	const struct cfg_node **p = node_ptrs(e->env, nodes, n);
+	struct node_result *res = xcalloc(n + 1, sizeof(*res));
+	struct node_call call = NODE_CALL_INIT;
+	call.op = NODE_OP_LOAD;
+	call.rel = &rel;
+	node_run_many(e->env, p, n, &call, NULL, res);
+	int rc = batch_error(res, n, err);
+	node_results_release(res, n);
+	free(res);
+	free(p);
+	cfg_expectations_free_fields(&rel.expectations);
+	return rc;
+}
+
+static int op_unload(void *ctx, const size_t *nodes, size_t n, const char *model,
+		     const char *version, struct ml_err *err)
+{
+	struct engine_real *e = ctx;
+	const struct cfg_node **p = node_ptrs(e->env, nodes, n);
+	struct node_result *res = xcalloc(n + 1, sizeof(*res));
+	struct node_call call = NODE_CALL_INIT;
+	call.op = NODE_OP_UNLOAD;
+	call.model = model;
+	call.version = version;
+	node_run_many(e->env, p, n, &call, NULL, res);
+	int rc = batch_error(res, n, err);
+	node_results_release(res, n);
+	free(res);
+	free(p);
+	return rc;
+}
+
+static int op_wait_ready(void *ctx, const size_t *nodes, size_t n,
+			 const char *model, const char *version,
+			 long long timeout_ms, struct ml_err *err)
+{
+	struct engine_real *e = ctx;
+	const struct cfg_node **p = node_ptrs(e->env, nodes, n);
+	struct node_result *res = xcalloc(n + 1, sizeof(*res));
+	node_wait_ready_many(e->env, p, n, model, version, timeout_ms, res);
+	int rc = batch_error(res, n, err);
+	node_results_release(res, n);
+	free(res);
+	free(p);
+	return rc;
+}
+
+static int op_set_live(void *ctx, const int *w, struct ml_err *err)
+{
+	struct engine_real *e = ctx;
+	return router_set_weights(e->env, e->run_dir, w, err);
+}
+
+static int op_set_preview(void *ctx, const int *w, struct ml_err *err)
+{
+	struct engine_real *e = ctx;
+	return router_set_preview(e->env, e->run_dir, w, err);
+}
+
+static int op_smoke(void *ctx, const size_t *nodes, size_t n,
+		    const char *version, struct ml_err *err)
+{
+	struct engine_real *e = ctx;
+	if (!e->rel || e->rel->checks.smoke.n_cases == 0)
+		return 0; /* nothing to send: readiness already checked */
+	struct smoke_target *t = xcalloc(n + 1, sizeof(*t));
+	char *preview = NULL;
+	size_t nt = 0;
+	if (e->env->router_driver != CFG_ROUTER_NONE && e->env->preview.set) {
+		preview = xasprintf("http://%s:%d", e->env->preview.host,
+				    e->env->preview.port);
+		t[nt].name = "preview";
+		t[nt++].url = preview;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			t[nt].name = e->env->nodes[nodes[i]].name;
+			t[nt++].url = e->env->nodes[nodes[i]].url;
+		}
+	}
+	long long timeout = e->rel->checks.smoke.timeout_ms;
+	if (e->env->checks.smoke.timeout_ms &&
+	    (!timeout || e->env->checks.smoke.timeout_ms < timeout))
+		timeout = e->env->checks.smoke.timeout_ms;
+	struct smoke_report rep;
+	int rc = smoke_run(e->rel, t, nt, version, timeout, NULL, &rep, err);
+	if (rc == 0 && rep.failed) {
+		ml_err_set(err, ML_EXIT_CHECK_FAILED, "smoke failed: %s",
+			   smoke_first_failure(&rep));
+		rc = 1;
+	}
+	if (rc >= 0)
+		smoke_report_release(&rep);
+	free(preview);
+	free(t);
+	return rc;
+}
+
+/* A canary pause: wait, watching that the canary nodes stay ready. The
+ * metrics comparison of canary and stable is the analysis module's. */
+static int op_analyse(void *ctx, const struct plan_step *s, long long until_ms,
+		      struct ml_err *err)
+{
+	struct engine_real *e = ctx;
+	while ((long long)now_ms() < until_ms) {
+		long long left = until_ms - (long long)now_ms();
+		long long nap = left < 250 ? left : 250;
+		struct timespec ts = { nap / 1000, (nap % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+		if (e->rel && op_wait_ready(ctx, s->nodes, s->n_nodes, e->rel->model,
+					    e->rel->version, 2000, err))
+			return 1;
+	}
+	return 0;
+}
+
+void engine_real_ops(struct engine_real *e, struct engine_ops *ops)
+{
+	ops->ctx = e;
+	ops->load = op_load;
+	ops->unload = op_unload;
+	ops->wait_ready = op_wait_ready;
+	ops->set_live = op_set_live;
+	ops->set_preview = op_set_preview;
+	ops->smoke = op_smoke;
+	ops->analyse = op_analyse;
+}
