@@ -294,8 +294,9 @@ static void on_progress(const struct load_progress *p, void *payload)
 	struct live *l = payload;
 	if (!l->on)
 		return;
-	char p99[32];
-	fmt_ms(p99, sizeof(p99), p->p99_ms);
+	char p99[32] = "-";
+	if (p->requests)
+		fmt_ms(p99, sizeof(p99), p->p99_ms);
 	fprintf(stderr,
 		"\r\033[K%s%5.1fs%s / %.0fs  %8.0f req/s  p99 %s  "
 		"requests %llu  errors %s%llu%s",
@@ -576,6 +577,8 @@ int cmd_load(int argc, char **argv, struct ml_ctx *ctx)
 	describe(&o, desc, sizeof(desc));
 	out_progress("load: %s", desc);
 	struct live live = { out_live() && !out_quiet(), false };
+	/* the figures move once a second; the clock, four times */
+	o.progress_ms = live.on ? 250 : 0;
 	struct sigaction sa, old_sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;

@@ -183,7 +183,8 @@ struct load_url {
 };
 int load_url_parse(const char *url, struct load_url *out, struct ml_err *err);
 void load_url_release(struct load_url *u);
-/* The bytes of one request (caller frees; length in *len). Adds Host,
+/* The bytes of one request (caller frees; length in *len, plus a NUL after
+ * them; the body may hold NULs of its own). Adds Host,
  * Content-Length when there is a body, and a User-Agent unless given. */
 char *load_request_build(const struct load_url *u, const char *method,
 			 const char *const *headers, size_t n_headers,

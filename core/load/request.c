@@ -116,7 +116,9 @@ char *load_request_build(const struct load_url *u, const char *method,
 {
 	if (!method)
 		method = body ? "POST" : "GET";
-	size_t cap = 256 + strlen(u->path) + strlen(u->hostport) + body_len;
+	/* 128 covers the fixed text, a 20-digit length and the NUL */
+	size_t cap = 128 + strlen(method) + strlen(u->path) +
+		     strlen(u->hostport) + strlen(MLCTL_VERSION) + body_len;
 	for (size_t i = 0; i < n_headers; i++)
 		cap += strlen(headers[i]) + 2;
 	char *buf = xmalloc(cap);
@@ -137,6 +139,7 @@ char *load_request_build(const struct load_url *u, const char *method,
 		memcpy(buf + n, body, body_len);
 		n += body_len;
 	}
+	buf[n] = '\0';
 	*len = n;
 	return buf;
 }

@@ -121,6 +121,25 @@ Test(load_request, explicit_method_and_host)
 	load_url_release(&u);
 }
 
+Test(load_request, long_methods_and_headers_fit)
+{
+	struct load_url u;
+	load_url_parse("http://h:1/", &u, NULL);
+	char method[600], hdr[2000];
+	memset(method, 'M', sizeof(method) - 1);
+	method[sizeof(method) - 1] = '\0';
+	snprintf(hdr, sizeof(hdr), "X-Long: %01990d", 7);
+	const char *hs[] = { hdr };
+	size_t len;
+	char *r = load_request_build(&u, method, hs, 1, "b", 1, &len);
+	cr_assert_eq(strlen(r), len);
+	cr_assert(strncmp(r, method, strlen(method)) == 0);
+	cr_assert(strstr(r, hdr) != NULL);
+	cr_assert_eq(r[len - 1], 'b');
+	free(r);
+	load_url_release(&u);
+}
+
 /* ---- options --------------------------------------------------------------- */
 
 static const char *const one_url[] = { "http://127.0.0.1:1/" };
