@@ -1029,6 +1029,16 @@ int load_run(const struct load_opts *o, struct load_result *res,
 	}
 	uv_mutex_lock(&e.agg.mu);
 	agg_advance(&e.agg);
+	/* seconds at the end where nothing finished are points too */
+	double secs = last_end > t0 ? (double)(last_end - t0) / 1e9 : 0;
+	if (!e.closed_model && !(o->stop && *o->stop))
+		secs = fmax(secs, (double)o->duration_ms / 1000.0);
+	uint64_t n_secs = (uint64_t)ceil(secs - 1e-9);
+	uint64_t planned_secs = ((uint64_t)o->duration_ms + 999) / 1000;
+	if (n_secs > planned_secs)
+		n_secs = planned_secs; /* the drain belongs to the last one */
+	while (e.agg.next_sec < n_secs)
+		agg_emit(&e.agg, e.agg.next_sec);
 	hist_init(&res->latency);
 	hist_merge(&res->latency, &e.agg.cum);
 	res->series = e.agg.pts;

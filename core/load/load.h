@@ -121,7 +121,9 @@ int load_opts_check(const struct load_opts *o, struct ml_err *err);
  * fills *res (release with load_result_release) — failed requests are a
  * result, not an error. Returns -1 with err set for bad options
  * (ML_EXIT_USAGE) or when the engine cannot start (ML_EXIT_OPERATIONAL:
- * a host that does not resolve, no threads). */
+ * a host that does not resolve, no threads). Sets SIGPIPE to SIG_IGN for
+ * the process (a peer closing mid-write must not kill it). Reentrant:
+ * several runs may go on at once from different threads. */
 int load_run(const struct load_opts *o, struct load_result *res,
 	     load_progress_fn progress, void *payload, struct ml_err *err);
 void load_result_release(struct load_result *res);
