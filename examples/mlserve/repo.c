@@ -480,7 +480,10 @@ int repo_load_commit(struct repo *r, struct repo_load *job)
 	pthread_mutex_lock(&r->mu);
 	if (job->status != 0 || !job->v) {
 		state_remove(r, job->model, job->version, false);
-		bool serving = repo_find_version(repo_find_model(r->cur, job->model), job->version);
+		/* a failed reload of a serving version leaves it READY; any other
+		 * failure is listed (without a version when none was given) */
+		bool serving = job->version &&
+			       repo_find_version(repo_find_model(r->cur, job->model), job->version);
 		if (!serving)
 			state_set(r, job->model, job->version, "UNAVAILABLE", job->msg);
 		pthread_mutex_unlock(&r->mu);
