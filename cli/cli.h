@@ -31,12 +31,14 @@ struct cmd_help {
 /* Every command: argv[0] is the command name, global options removed. */
 #define ML_COMMANDS(X)                                            \
 	X(deploy)                                                       \
+	X(down)                                                         \
 	X(help)                                                         \
 	X(history)                                                      \
 	X(load)                                                         \
 	X(plan)                                                         \
 	X(rollback)                                                     \
 	X(status)                                                       \
+	X(up)                                                           \
 	X(validate)                                                     \
 	X(version)
 

@@ -440,6 +440,8 @@ int router_stop(const struct cfg_env *env, const char *run_dir,
 	char *expect = d->expect(dir);
 	int rc = proc_terminate(dir, "router", expect, ROUTER_STOP_TIMEOUT_MS,
 				NULL, err);
+	if (rc >= 0 && d->stopped)
+		d->stopped(dir);
 	free(expect);
 	free(dir);
 	return rc < 0 ? fail(env, err) : rc;

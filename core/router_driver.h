@@ -26,6 +26,8 @@ struct router_driver {
 	/* after the listeners answer: anything else to wait for */
 	int (*started)(const struct cfg_env *env, const char *run_dir,
 		       pid_t pid, struct ml_err *err);
+	/* after the process is gone: remove what it left (may be NULL) */
+	void (*stopped)(const char *run_dir);
 	/* move one listener's weights on the running router (pid) and
 	 * persist them; the other listener's weights are kept */
 	int (*apply)(const struct cfg_env *env, const char *run_dir, pid_t pid,

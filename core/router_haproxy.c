@@ -637,6 +637,14 @@ static int hap_started(const struct cfg_env *env, const char *dir, pid_t pid,
 	return rc;
 }
 
+/* haproxy leaves its admin socket behind when stopped by a signal. */
+static void hap_stopped(const char *dir)
+{
+	char *sock = sock_path(dir);
+	unlink(sock);
+	free(sock);
+}
+
 const struct router_driver router_haproxy_driver = {
 	.name = "haproxy",
 	.config_name = "haproxy.cfg",
@@ -645,6 +653,7 @@ const struct router_driver router_haproxy_driver = {
 	.argv = hap_argv,
 	.expect = hap_expect,
 	.started = hap_started,
+	.stopped = hap_stopped,
 	.apply = hap_apply,
 	.get = hap_get,
 };

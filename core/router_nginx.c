@@ -453,6 +453,7 @@ const struct router_driver router_nginx_driver = {
 	.argv = ngx_argv,
 	.expect = ngx_expect,
 	.started = NULL,
+	.stopped = NULL,
 	.apply = ngx_apply,
 	.get = ngx_get,
 };

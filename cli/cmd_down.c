@@ -1,0 +1,162 @@
+/* cmd_down.c — `mlctl down [ENV...]`: stop what `mlctl up` started, by
+ * the pid files under <state>/run/<env>/: the router first (so no request
+ * is sent to a node going away), then every node — all signalled at once,
+ * then each waited for (SIGKILL after 10 s). A pid file whose process is
+ * gone, or is no longer ours, is removed and reported as "not running". */
+#define _DEFAULT_SOURCE
+#include "cli.h"
+#include "proc.h"
+#include "router.h"
+#include "updown.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DOWN_STOP_TIMEOUT_MS 10000L
+
+const struct cmd_help cmd_down_help = {
+	"down", "stop the nodes and router that mlctl up started",
+	"  mlctl down [ENV...]",
+	"  ENV    an environment of envs/ with 'managed: true' (default: every\n"
+	"         managed environment)\n"
+	"  Processes are found by their pid files in <state>/run/<env>/ and\n"
+	"  stopped by pid: SIGTERM, then SIGKILL after 10 s.\n"
+	"  Exit status: 0 when nothing of theirs runs any more, 2 for an unknown\n"
+	"  or unmanaged environment or invalid envs/, 3 when a process would not\n"
+	"  stop.",
+};
+
+/* Pid files in run_dir that belong to no node of env (nor the router):
+ * left alone, but said. */
+static void warn_strays(const struct cfg_env *env, const char *run_dir)
+{
+	DIR *d = opendir(run_dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 4, ".pid") != 0)
+			continue;
+		char *name = xstrndup(de->d_name, len - 4);
+		bool known = strcmp(name, "router") == 0 ||
+			     strcmp(name, "nginx") == 0 ||
+			     cfg_env_node(env, name) != NULL;
+		if (!known && proc_running(run_dir, name, NULL))
+			out_warn("down %s: %s/%s names a running process that "
+				 "is not a node of %s: left alone",
+				 env->name, run_dir, de->d_name, env->file);
+		free(name);
+	}
+	closedir(d);
+}
+
+static bool down_env(const struct ml_ctx *ctx, const struct cfg_env *env,
+		     json_t *arr)
+{
+	char *run_dir = updown_run_dir(ctx, env);
+	bool has_router = env->router_driver != CFG_ROUTER_NONE;
+	size_t n = env->n_nodes + has_router;
+	struct updown_proc *procs = xcalloc(n + 1, sizeof(*procs));
+	char **errors = xcalloc(n + 1, sizeof(char *));
+	char *error = NULL;
+	struct ml_err err = ML_ERR_INIT;
+	size_t ri = env->n_nodes;
+
+	if (has_router) {
+		struct updown_proc *pr = &procs[ri];
+		pr->name = "router";
+		pr->kind = router_name(env);
+		pr->pid = router_running(env, run_dir);
+		int rc = router_stop(env, run_dir, &err);
+		if (rc < 0) {
+			pr->state = "failed";
+			errors[ri] = xstrdup(err.msg);
+			pr->error = errors[ri];
+			error = xstrdup(err.msg);
+			out_error("%s", err.msg);
+		} else {
+			pr->state = rc == 0 ? "stopped" : "not running";
+			if (rc == 0)
+				out_progress("down %s: router %s stopped (pid %ld)",
+					     env->name, pr->kind, (long)pr->pid);
+		}
+	}
+	/* every node gets SIGTERM now; proc_terminate then waits for each */
+	char **expect = xcalloc(env->n_nodes + 1, sizeof(char *));
+	for (size_t i = 0; i < env->n_nodes; i++) {
+		expect[i] = updown_node_expect(&env->nodes[i]);
+		procs[i].name = env->nodes[i].name;
+		procs[i].kind = "node";
+		procs[i].pid = proc_running(run_dir, env->nodes[i].name, expect[i]);
+		if (procs[i].pid)
+			kill(procs[i].pid, SIGTERM);
+	}
+	for (size_t i = 0; i < env->n_nodes; i++) {
+		bool killed = false;
+		int rc = proc_terminate(run_dir, env->nodes[i].name, expect[i],
+					DOWN_STOP_TIMEOUT_MS, &killed, &err);
+		if (rc < 0) {
+			char msg[800];
+			snprintf(msg, sizeof(msg), "node %s: %s",
+				 env->nodes[i].name, err.msg);
+			procs[i].state = "failed";
+			errors[i] = xstrdup(msg);
+			procs[i].error = errors[i];
+			if (!error)
+				error = xstrdup(msg);
+			out_error("%s", msg);
+			continue;
+		}
+		/* signalled above: gone before proc_terminate looked */
+		if (rc == 1 && procs[i].pid)
+			rc = 0;
+		procs[i].state = rc == 1 ? "not running"
+				 : killed ? "killed"
+					  : "stopped";
+		if (rc == 0)
+			out_progress("down %s: %s %s (pid %ld)", env->name,
+				     env->nodes[i].name, procs[i].state,
+				     (long)procs[i].pid);
+	}
+	warn_strays(env, run_dir);
+	updown_report_env(arr, env, run_dir, procs, n, NULL, error);
+	bool ok = error == NULL;
+	for (size_t i = 0; i < env->n_nodes; i++)
+		free(expect[i]);
+	for (size_t i = 0; i < n; i++)
+		free(errors[i]);
+	free(expect);
+	free(errors);
+	free(procs);
+	free(error);
+	free(run_dir);
+	return ok;
+}
+
+int cmd_down(int argc, char **argv, struct ml_ctx *ctx)
+{
+	struct project p = { 0 };
+	struct cfg_env **envs = NULL;
+	size_t n = 0;
+	int rc = updown_select("down", argc, argv, &p, &envs, &n);
+	if (rc) {
+		project_release(&p);
+		return rc;
+	}
+	if (n == 0)
+		out_progress("down: no managed environments in envs/");
+	json_t *arr = json_array();
+	bool ok = true;
+	for (size_t i = 0; i < n; i++)
+		ok &= down_env(ctx, envs[i], arr);
+	updown_report_done("down", arr, ok);
+	free(envs);
+	project_release(&p);
+	return ok ? ML_EXIT_OK : ML_EXIT_OPERATIONAL;
+}
