@@ -77,10 +77,15 @@ void dec_error(struct dec *dc, const struct ydoc_node *at, const char *fmt, ...)
 static const char *found(const struct ydoc_node *n, char *buf, size_t sz)
 {
 	if (n && n->kind == YDOC_SCALAR && !ydoc_is_null(n)) {
-		if (n->len > 40)
-			snprintf(buf, sz, "'%.37s...'", n->str);
-		else
+		if (n->len > 40) {
+			/* cut at a character boundary: messages stay UTF-8 */
+			int cut = 37;
+			while (cut > 0 && ((unsigned char)n->str[cut] & 0xC0) == 0x80)
+				cut--;
+			snprintf(buf, sz, "'%.*s...'", cut, n->str);
+		} else {
 			snprintf(buf, sz, "'%s'", n->str);
+		}
 		return buf;
 	}
 	return ydoc_describe(n);

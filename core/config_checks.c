@@ -107,14 +107,21 @@ const struct cfg_field *cfg_expectations_find(const struct cfg_field *f,
 static void fmt_num(char *buf, size_t sz, double x)
 {
 	snprintf(buf, sz, "%.17g", x);
-	/* shortest form that reads back the same */
+	/* shortest form that reads back the same, without an exponent when
+	 * there is one (10, not 1e+01) */
+	bool have = false;
 	for (int prec = 1; prec <= 17; prec++) {
 		char tmp[64];
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, x);
-		if (strtod(tmp, NULL) == x) {
+		if (strtod(tmp, NULL) != x)
+			continue;
+		if (!strchr(tmp, 'e')) {
 			snprintf(buf, sz, "%s", tmp);
 			return;
 		}
+		if (!have)
+			snprintf(buf, sz, "%s", tmp);
+		have = true;
 	}
 }
 

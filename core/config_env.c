@@ -97,7 +97,8 @@ static void router_decode(struct dec *dc, const struct ydoc_node *root,
 			env->router_driver = (enum cfg_router_driver)d;
 		addr_decode(dc, n, "listen", &env->listen);
 		addr_decode(dc, n, "preview", &env->preview);
-		if (env->router_driver != CFG_ROUTER_NONE && !ydoc_get(n, "listen")) {
+		const struct ydoc_node *l = ydoc_get(n, "listen");
+		if (env->router_driver != CFG_ROUTER_NONE && (!l || ydoc_is_null(l))) {
 			size_t s2 = dec_push_key(dc, "listen");
 			dec_error(dc, n, "missing required key 'listen' (the %s "
 					 "router needs an address)",

@@ -21,7 +21,11 @@ static void pair_decode(struct dec *dc, const struct ydoc_node *t,
 {
 	const struct ydoc_node *v = ydoc_get(t, key);
 	size_t s = dec_push_key(dc, key);
-	if (v->kind != YDOC_SEQ || v->n_items != 2) {
+	if (v->kind == YDOC_SEQ && v->n_items != 2) {
+		dec_error(dc, v, "expected a list of two input names like [d, v], "
+				 "found a list of %zu",
+			  v->n_items);
+	} else if (v->kind != YDOC_SEQ) {
 		dec_error(dc, v, "expected a list of two input names like [d, v], "
 				 "found %s",
 			  ydoc_describe(v));
@@ -106,19 +110,23 @@ static void faults_decode(struct dec *dc, const struct ydoc_node *root,
 		if (s) {
 			size_t s2 = dec_push_key(dc, "stall");
 			if (dec_map(dc, s, stall_keys)) {
-				dec_duration(dc, s, "every", true,
-					     &m->faults.stall_every_ms);
-				dec_duration(dc, s, "for", true,
-					     &m->faults.stall_for_ms);
-				if (m->faults.stall_every_ms &&
-				    m->faults.stall_for_ms >= m->faults.stall_every_ms)
+				bool every = dec_duration(dc, s, "every", true,
+							  &m->faults.stall_every_ms);
+				bool dur = dec_duration(dc, s, "for", true,
+							&m->faults.stall_for_ms);
+				if (every && dur && m->faults.stall_every_ms &&
+				    m->faults.stall_for_ms >= m->faults.stall_every_ms) {
+					size_t s3 = dec_push_key(dc, "for");
 					dec_error(dc, ydoc_get(s, "for"),
 						  "a stall must be shorter than "
 						  "its period ('every')");
-				else if (ydoc_get(s, "every") &&
-					 m->faults.stall_every_ms == 0)
+					dec_pop(dc, s3);
+				} else if (every && m->faults.stall_every_ms == 0) {
+					size_t s3 = dec_push_key(dc, "every");
 					dec_error(dc, ydoc_get(s, "every"),
 						  "expected a period above 0");
+					dec_pop(dc, s3);
+				}
 			}
 			dec_pop(dc, s2);
 		}

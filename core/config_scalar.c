@@ -92,14 +92,17 @@ int cfg_parse_duration(const char *s, long long *ms)
 	if (!*p)
 		return -1;
 	while (*p) {
-		char *end;
-		if (!isdigit((unsigned char)*p) && *p != '.')
+		/* decimal digits only: strtod alone would take 0x10 or 1e3 */
+		char num[32];
+		size_t n = strspn(p, "0123456789.");
+		double v;
+		if (n == 0 || n >= sizeof(num))
 			return -1;
-		errno = 0;
-		double v = strtod(p, &end);
-		if (end == p || errno || v < 0)
+		memcpy(num, p, n);
+		num[n] = '\0';
+		if (!scalar_is_number(num, &v))
 			return -1;
-		p = end;
+		p += n;
 		double unit;
 		if (strncmp(p, "ms", 2) == 0)
 			unit = 1, p += 2;

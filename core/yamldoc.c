@@ -35,7 +35,33 @@ struct composer {
 	yaml_parser_t parser;
 	struct ml_diags *d;
 	int failed;
+	/* key path of the node being composed, for duplicate-key errors */
+	char path[512];
+	size_t plen;
+	/* collections being composed: an alias to one would make a cycle */
+	struct ydoc_node *open[YDOC_MAX_DEPTH + 2];
+	int n_open;
 };
+
+static size_t path_push(struct composer *c, const char *key, size_t index)
+{
+	size_t saved = c->plen;
+	int n = key ? snprintf(c->path + c->plen, sizeof(c->path) - c->plen,
+			       "%s%s", c->plen ? "." : "", key)
+		    : snprintf(c->path + c->plen, sizeof(c->path) - c->plen,
+			       "[%zu]", index);
+	if (n > 0)
+		c->plen += (size_t)n;
+	if (c->plen >= sizeof(c->path))
+		c->plen = sizeof(c->path) - 1;
+	return saved;
+}
+
+static void path_pop(struct composer *c, size_t saved)
+{
+	c->plen = saved;
+	c->path[saved] = '\0';
+}
 
 static struct ydoc_node *node_new(struct ydoc *doc, enum ydoc_kind kind,
 				  yaml_mark_t mark)
@@ -83,6 +109,19 @@ static void fail_at(struct composer *c, yaml_mark_t mark, const char *fmt, ...)
 	va_start(ap, fmt);
 	ml_diags_addv(c->d, c->doc->file, (unsigned)mark.line + 1,
 		      (unsigned)mark.column + 1, NULL, fmt, ap);
+	va_end(ap);
+	c->failed = 1;
+}
+
+/* Same, naming the key path being composed. */
+static void fail_path(struct composer *c, yaml_mark_t mark, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail_path(struct composer *c, yaml_mark_t mark, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	ml_diags_addv(c->d, c->doc->file, (unsigned)mark.line + 1,
+		      (unsigned)mark.column + 1, c->path, fmt, ap);
 	va_end(ap);
 	c->failed = 1;
 }
@@ -145,6 +184,7 @@ static struct ydoc_node *compose_map(struct composer *c, yaml_event_t *start,
 				     int depth)
 {
 	struct ydoc_node *map = node_new(c->doc, YDOC_MAP, start->start_mark);
+	c->open[c->n_open - 1] = map;
 	if (start->data.mapping_start.anchor)
 		anchor_add(c->doc, (char *)start->data.mapping_start.anchor, map);
 	size_t cap = 0;
@@ -170,11 +210,13 @@ static struct ydoc_node *compose_map(struct composer *c, yaml_event_t *start,
 		}
 		if (next_event(c, &ev))
 			return NULL;
+		size_t saved = path_push(c, key->str, 0);
 		struct ydoc_node *value = compose(c, &ev, depth + 1);
 		yaml_event_delete(&ev);
 		if (!value)
 			return NULL;
 		if (is_merge_key(key)) {
+			path_pop(c, saved);
 			struct ydoc_node **srcs = &value;
 			size_t n = 1;
 			if (value->kind == YDOC_SEQ) {
@@ -183,7 +225,7 @@ static struct ydoc_node *compose_map(struct composer *c, yaml_event_t *start,
 			}
 			for (size_t i = 0; i < n; i++) {
 				if (srcs[i]->kind != YDOC_MAP) {
-					fail_at(c, key_mark,
+					fail_path(c, key_mark,
 						"merge key '<<' needs a mapping or a "
 						"list of mappings, found %s",
 						ydoc_describe(srcs[i]));
@@ -199,12 +241,14 @@ static struct ydoc_node *compose_map(struct composer *c, yaml_event_t *start,
 		}
 		const struct ydoc_pair *dup = ydoc_pair(map, key->str);
 		if (dup) {
-			fail_at(c, key_mark,
-				"duplicate key '%s' (first defined at line %u, "
-				"column %u)",
-				key->str, dup->key->line, dup->key->col);
+			fail_path(c, key_mark,
+				  "duplicate key '%s' (first defined at line %u, "
+				  "column %u)",
+				  key->str, dup->key->line, dup->key->col);
+			path_pop(c, saved);
 			continue; /* keep the first, report every duplicate */
 		}
+		path_pop(c, saved);
 		if (!pair_add(c, map, key, value, &cap))
 			return NULL;
 	}
@@ -217,6 +261,7 @@ static struct ydoc_node *compose_seq(struct composer *c, yaml_event_t *start,
 				     int depth)
 {
 	struct ydoc_node *seq = node_new(c->doc, YDOC_SEQ, start->start_mark);
+	c->open[c->n_open - 1] = seq;
 	if (start->data.sequence_start.anchor)
 		anchor_add(c->doc, (char *)start->data.sequence_start.anchor, seq);
 	size_t cap = 0;
@@ -228,7 +273,9 @@ static struct ydoc_node *compose_seq(struct composer *c, yaml_event_t *start,
 			yaml_event_delete(&ev);
 			break;
 		}
+		size_t saved = path_push(c, NULL, seq->n_items);
 		struct ydoc_node *item = compose(c, &ev, depth + 1);
+		path_pop(c, saved);
 		yaml_event_delete(&ev);
 		if (!item)
 			return NULL;
@@ -277,14 +324,28 @@ static struct ydoc_node *compose(struct composer *c, yaml_event_t *ev, int depth
 		struct ydoc_node *n =
 			anchor_find(c->doc, (char *)ev->data.alias.anchor);
 		if (!n)
-			fail_at(c, ev->start_mark, "unknown anchor '*%s'",
-				(char *)ev->data.alias.anchor);
+			fail_path(c, ev->start_mark, "unknown anchor '*%s'",
+				  (char *)ev->data.alias.anchor);
+		for (int i = 0; n && i < c->n_open; i++)
+			if (c->open[i] == n) {
+				fail_path(c, ev->start_mark,
+					  "alias '*%s' refers to a node that "
+					  "contains it",
+					  (char *)ev->data.alias.anchor);
+				return NULL;
+			}
 		return n;
 	}
 	case YAML_MAPPING_START_EVENT:
-		return compose_map(c, ev, depth);
-	case YAML_SEQUENCE_START_EVENT:
-		return compose_seq(c, ev, depth);
+	case YAML_SEQUENCE_START_EVENT: {
+		/* depth <= YDOC_MAX_DEPTH, so open[] has room */
+		c->n_open++;
+		struct ydoc_node *n = ev->type == YAML_MAPPING_START_EVENT
+					      ? compose_map(c, ev, depth)
+					      : compose_seq(c, ev, depth);
+		c->n_open--;
+		return n;
+	}
 	default:
 		fail_at(c, ev->start_mark, "unexpected YAML event");
 		return NULL;
@@ -367,6 +428,10 @@ int ydoc_load_buffer(const char *name, const char *buf, size_t len,
 			     (unsigned char)buf[bad]);
 		return -1;
 	}
+	/* a byte order mark is not content (libyaml, told the encoding,
+	 * would read it as part of the first scalar) */
+	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+		buf += 3, len -= 3;
 	struct composer c = { .d = d };
 	c.doc = xcalloc(1, sizeof(*c.doc));
 	c.doc->file = xstrdup(name);
