@@ -289,7 +289,7 @@ static int up_load_current(struct up_env *u, struct rstate *st,
 		}
 		out_progress("up %s: loading %s %s on %s", env->name, rel->model,
 			     rel->version, names);
-		int rc = ops.load(ops.ctx, nodes, n, rel, err);
+		int rc = ops.load(ops.ctx, nodes, n, rel, NULL, err);
 		if (rc == 0)
 			rc = ops.wait_ready(ops.ctx, nodes, n, rel->model,
 					    rel->version, UP_READY_TIMEOUT_MS,

@@ -16,6 +16,7 @@ struct applied {
 	const struct plan_step *step;
 	int *prev_live, *prev_preview; /* copies from before the step */
 	char **prev_serving;           /* per step node, from before */
+	bool *loaded;                  /* LOAD: which step nodes took it */
 };
 
 struct run {
@@ -97,7 +98,7 @@ static int apply_weights(struct run *r, const int *w, struct ml_err *err)
 
 /* Run one step forward. Returns 0, 1 (a check said no) or -1. */
 static int step_forward(struct run *r, const struct plan_step *s,
-			struct ml_err *err)
+			struct applied *a, struct ml_err *err)
 {
 	const struct engine_ops *ops = r->ops;
 	size_t n = r->env->n_nodes;
@@ -140,8 +141,9 @@ static int step_forward(struct run *r, const struct plan_step *s,
 		break;
 	}
 	case STEP_LOAD:
-		rc = ops->load(ops->ctx, s->nodes, s->n_nodes, r->target, err);
-		/* a partial load is undone as a whole: record it either way */
+		/* a partial load is undone for the nodes that took it */
+		rc = ops->load(ops->ctx, s->nodes, s->n_nodes, r->target, a->loaded,
+			       err);
 		break;
 	case STEP_UNLOAD:
 		if (!r->first_unload)
@@ -173,16 +175,13 @@ static int step_forward(struct run *r, const struct plan_step *s,
 		rc = 0; /* the caller stops the run before a pause */
 		break;
 	}
-	if (rc == 0 || s->kind == STEP_LOAD) {
-		if (s->kind == STEP_LOAD || s->kind == STEP_UNLOAD)
-			for (size_t i = 0; i < s->n_nodes; i++) {
-				size_t k = s->nodes[i];
-				if (s->kind == STEP_LOAD)
-					rstate_set_serving(r->st, k, r->target->version);
-				else if (r->st->serving[k] &&
-					 strcmp(r->st->serving[k], s->version) == 0)
-					rstate_set_serving(r->st, k, NULL);
-			}
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		size_t k = s->nodes[i];
+		if (s->kind == STEP_LOAD && a->loaded[i])
+			rstate_set_serving(r->st, k, r->target->version);
+		else if (s->kind == STEP_UNLOAD && rc == 0 && r->st->serving[k] &&
+			 strcmp(r->st->serving[k], s->version) == 0)
+			rstate_set_serving(r->st, k, NULL);
 	}
 	return rc;
 }
@@ -209,7 +208,8 @@ static int step_undo(struct run *r, const struct applied *a, struct ml_err *err)
 		size_t k = 0;
 		for (size_t i = 0; i < s->n_nodes; i++) {
 			const char *before = a->prev_serving[i];
-			if (!before || strcmp(before, r->target->version) != 0)
+			if (a->loaded[i] &&
+			    (!before || strcmp(before, r->target->version) != 0))
 				nodes[k++] = s->nodes[i];
 		}
 		int rc = k ? ops->unload(ops->ctx, nodes, k, r->target->model,
@@ -228,7 +228,7 @@ static int step_undo(struct run *r, const struct applied *a, struct ml_err *err)
 					  "cannot reload %s: its release is not "
 					  "known to the ledger",
 					  s->version);
-		if (ops->load(ops->ctx, s->nodes, s->n_nodes, rel, err))
+		if (ops->load(ops->ctx, s->nodes, s->n_nodes, rel, NULL, err))
 			return -1;
 		if (ops->wait_ready(ops->ctx, s->nodes, s->n_nodes, rel->model,
 				    rel->version, 60000, err))
@@ -253,6 +253,7 @@ static void applied_free(struct applied *a, size_t n_nodes_step)
 	for (size_t i = 0; a->prev_serving && i < n_nodes_step; i++)
 		free(a->prev_serving[i]);
 	free(a->prev_serving);
+	free(a->loaded);
 }
 
 static void rollback(struct run *r)
@@ -315,13 +316,14 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 		a->prev_live = copy_ints(st->live, env->n_nodes);
 		a->prev_preview = copy_ints(st->preview, env->n_nodes);
 		a->prev_serving = xcalloc(s->n_nodes + 1, sizeof(*a->prev_serving));
+		a->loaded = xcalloc(s->n_nodes + 1, sizeof(*a->loaded));
 		for (size_t k = 0; k < s->n_nodes; k++)
 			a->prev_serving[k] = st->serving[s->nodes[k]]
 						     ? xstrdup(st->serving[s->nodes[k]])
 						     : NULL;
 		double t = now_ms();
 		emit(&r, i + 1, s, false, -2, 0, NULL);
-		int rc = step_forward(&r, s, &err);
+		int rc = step_forward(&r, s, a, &err);
 		emit(&r, i + 1, s, false, rc, now_ms() - t, rc ? err.msg : NULL);
 		/* a failed load may have loaded some nodes: undo it too */
 		if (rc == 0 || s->kind == STEP_LOAD)

@@ -23,8 +23,11 @@
  * Operations on several nodes run concurrently inside the op. */
 struct engine_ops {
 	void *ctx;
+	/* done[i] (when not NULL) says whether nodes[i] took the load, also
+	 * when the op fails for other nodes. */
 	int (*load)(void *ctx, const size_t *nodes, size_t n,
-		    const struct rstate_release *rel, struct ml_err *err);
+		    const struct rstate_release *rel, bool *done,
+		    struct ml_err *err);
 	/* Unloading a version a node does not hold is not an error. */
 	int (*unload)(void *ctx, const size_t *nodes, size_t n, const char *model,
 		      const char *version, struct ml_err *err);

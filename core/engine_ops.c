@@ -60,7 +60,7 @@ static int batch_error(struct node_result *res, size_t n, struct ml_err *err)
 }
 
 static int op_load(void *ctx, const size_t *nodes, size_t n,
-		   const struct rstate_release *r, struct ml_err *err)
+		   const struct rstate_release *r, bool *done, struct ml_err *err)
 {
 	struct engine_real *e = ctx;
 	struct cfg_release rel;
@@ -72,6 +72,8 @@ static int op_load(void *ctx, const size_t *nodes, size_t n,
 	call.op = NODE_OP_LOAD;
 	call.rel = &rel;
 	node_run_many(e->env, p, n, &call, NULL, res);
+	for (size_t i = 0; done && i < n; i++)
+		done[i] = res[i].rc == 0;
 	int rc = batch_error(res, n, err);
 	node_results_release(res, n);
 	free(res);

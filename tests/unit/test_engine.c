@@ -45,21 +45,26 @@ static void sim_unload_one(struct sim *s, size_t node, const char *v)
 }
 
 static int sim_load(void *ctx, const size_t *nodes, size_t n,
-		    const struct rstate_release *rel, struct ml_err *err)
+		    const struct rstate_release *rel, bool *done,
+		    struct ml_err *err)
 {
 	struct sim *s = ctx;
-	if (++s->loads == s->fail_load_at) {
-		/* half-applied: the first node loaded, then a refusal */
-		sim_unload_one(s, nodes[0], rel->version);
-		snprintf(s->loaded[nodes[0]][s->n_loaded[nodes[0]]++], 16, "%s",
-			 rel->version);
-		return ml_err_set(err, ML_EXIT_OPERATIONAL, "node refused the load");
-	}
+	bool fail = ++s->loads == s->fail_load_at;
 	for (size_t i = 0; i < n; i++) {
+		/* a failing call: the first node takes it, the others refuse */
+		if (fail && i > 0) {
+			if (done)
+				done[i] = false;
+			continue;
+		}
 		sim_unload_one(s, nodes[i], rel->version);
 		snprintf(s->loaded[nodes[i]][s->n_loaded[nodes[i]]++], 16, "%s",
 			 rel->version);
+		if (done)
+			done[i] = true;
 	}
+	if (fail)
+		return ml_err_set(err, ML_EXIT_OPERATIONAL, "node refused the load");
 	return 0;
 }
 
@@ -368,7 +373,7 @@ Test(engine, a_failing_undo_is_reported_as_rollback_failed)
 	s.fail_load_at = 2;
 	s.fail_unload_at = 1; /* the undo's first unload fails */
 	struct engine_result res;
-	/* the first unload is the forward "unload 1.0.0" of wave 1 */
+	/* unloads: wave 1's "unload 1.0.0" (1, 2), then the undo's (3) */
 	s.fail_unload_at = 3;
 	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OPERATIONAL);
 	cr_assert(res.rollback_failed, "%s", res.reason);
