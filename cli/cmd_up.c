@@ -1,10 +1,9 @@
-/* cmd_up.c — `mlctl up [ENV...]`: start one mlserve per node and the
- * environment's router, each in its own session with a pid file and a log
- * under <state>/run/<env>/, wait until every node is live, load the
- * release the ledger says each node serves, then start the router with the
- * ledger's weights (else the weights saved in its config, else 1 each).
- * Idempotent: what already runs is left alone and reported as running.
- * Stopping is cmd_down.c's; processes are core/proc's and core/router's. */
+/* cmd_up.c — `mlctl up [ENV...]`: start one mlserve per node (own session,
+ * pid file and log under <state>/run/<env>/), wait until each is live, load
+ * the release the ledger says each node serves, then start the router with
+ * the ledger's weights (else the ones saved in its config, else 1 each).
+ * What already runs is left alone and reported as running. Stopping is
+ * cmd_down.c's; processes are core/proc's and core/router's. */
 #include "cli.h"
 #include "common.h"
 #include "engine_ops.h"
