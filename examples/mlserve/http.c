@@ -146,7 +146,7 @@ static int on_headers_complete(http_parser *p)
 	 * HTTP/1.1; clear the flag so the parser keeps going. */
 	p->upgrade = 0;
 	if (p->http_major != 1)
-		return fail(c, 505, "only HTTP/1.x is supported");
+		return fail(c, 400, "unsupported HTTP version (only HTTP/1.x is)");
 	bool chunked = (p->flags & F_CHUNKED) != 0;
 	unsigned long long cl = p->content_length;
 	bool has_cl = cl != ULLONG_MAX;
@@ -282,7 +282,7 @@ enum mhttp_event mhttp_feed(struct mhttp_conn *c, const char *data, size_t len, 
 				 c->lim.max_header);
 			fail(c, 431, m);
 		} else if (e == HPE_INVALID_METHOD) {
-			fail(c, 501, "unknown method");
+			fail(c, 405, "unknown method");
 		} else {
 			char m[160];
 			snprintf(m, sizeof m, "malformed request: %s",
