@@ -37,6 +37,19 @@ static char *real_or_copy(const char *p)
 	return path_real(p);
 }
 
+/* "envs/prod.yaml" -> "prod" */
+static char *file_stem(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strlen(base);
+	if (str_has_suffix(base, ".yaml"))
+		n -= 5;
+	else if (str_has_suffix(base, ".yml"))
+		n -= 4;
+	return xstrndup(base, n);
+}
+
 /* A document whose kind we cannot tell: report why, precisely. */
 static void unknown_kind(struct vdoc *v)
 {
@@ -169,17 +182,29 @@ static void cross_check(struct vset *s)
 			   s->docs[i].kind == CFG_KIND_PIPELINE;
 	if (!any_env)
 		return;
-	/* the project's environments not requested, loaded silently */
+	/* the project's environments not requested, loaded silently; a file
+	 * there that does not even parse is a broken environment too, known
+	 * by its name or else its file name (envs/prod.yaml: 'prod'), so
+	 * references to it are not reported again */
 	char **files = NULL;
 	project_yaml_files("envs", false, &files);
+	size_t n_files = 0, n_unparsed = 0;
+	while (files[n_files])
+		n_files++;
+	char **unparsed = xcalloc(n_files + 1, sizeof(*unparsed));
 	for (char **f = files; *f; f++) {
 		char *real = real_or_copy(*f);
 		bool requested = false;
 		for (size_t i = 0; i < s->n; i++)
 			requested |= strcmp(s->docs[i].real, real) == 0;
 		free(real);
-		if (!requested && cfg_peek_kind(*f) == CFG_KIND_ENVIRONMENT)
+		enum cfg_kind k = cfg_peek_kind(*f);
+		if (k == CFG_KIND_UNKNOWN) {
+			char *name = cfg_peek_name(*f);
+			unparsed[n_unparsed++] = name ? name : file_stem(*f);
+		} else if (!requested && k == CFG_KIND_ENVIRONMENT) {
 			vset_add(&context, *f, CFG_KIND_ENVIRONMENT);
+		}
 	}
 	project_paths_free(files);
 	for (size_t i = 0; i < context.n; i++)
@@ -188,13 +213,16 @@ static void cross_check(struct vset *s)
 	size_t total = s->n + context.n;
 	envs = xcalloc(total, sizeof(*envs));
 	pipes = xcalloc(total, sizeof(*pipes));
-	char **broken = xcalloc(total, sizeof(*broken));
+	char **broken = xcalloc(total + n_unparsed, sizeof(*broken));
 	size_t n_broken = 0;
 	for (size_t i = 0; i < total; i++) {
 		struct vdoc *v = i < s->n ? &s->docs[i] : &context.docs[i - s->n];
 		if (v->kind == CFG_KIND_ENVIRONMENT && !v->env)
 			broken[n_broken++] = cfg_peek_name(v->path);
 	}
+	for (size_t i = 0; i < n_unparsed; i++)
+		broken[n_broken++] = unparsed[i];
+	free(unparsed);
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->docs[i].env)
 			envs[n_envs++] = s->docs[i].env;

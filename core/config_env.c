@@ -186,9 +186,11 @@ static void amount_decode(struct dec *dc, const struct ydoc_node *map,
 		out->percent = true;
 		out->value = f;
 	} else {
+		bool scalar = n->kind == YDOC_SCALAR;
 		dec_error(dc, n, "expected a node count like 1 or a percentage "
-				 "like 25%%, found %s",
-			  n->kind == YDOC_SCALAR ? n->str : ydoc_describe(n));
+				 "like 25%%, found %s%s%s",
+			  scalar ? "'" : "", scalar ? n->str : ydoc_describe(n),
+			  scalar ? "'" : "");
 	}
 	dec_pop(dc, saved);
 }
@@ -414,10 +416,12 @@ static void gates_decode(struct dec *dc, const struct ydoc_node *root,
 			size_t s2 = dec_push_index(dc, i);
 			int k = g->kind == YDOC_SCALAR ? cfg_gate_parse(g->str) : -1;
 			if (k < 0) {
+				bool scalar = g->kind == YDOC_SCALAR;
 				dec_error(dc, g, "expected a gate: unit, integration, "
-						 "smoke, load or acceptance, found %s",
-					  g->kind == YDOC_SCALAR ? g->str
-								 : ydoc_describe(g));
+						 "smoke, load or acceptance, found %s%s%s",
+					  scalar ? "'" : "",
+					  scalar ? g->str : ydoc_describe(g),
+					  scalar ? "'" : "");
 			} else {
 				bool dup = false;
 				for (size_t j = 0; j < env->n_gates; j++)

@@ -349,8 +349,8 @@ Test(cfg_env, rejects_node_count_in_words)
 		"  type: rolling\n"
 		"  max_surge: 25 percent\n",
 		10, 14, "strategy.max_surge",
-		"expected a node count like 1 or a percentage like 25%, found 25 "
-		"percent");
+		"expected a node count like 1 or a percentage like 25%, found '25 "
+		"percent'");
 }
 
 Test(cfg_env, rejects_max_surge_and_max_unavailable_both_0)
@@ -492,7 +492,7 @@ Test(cfg_env, rejects_unknown_gate)
 {
 	ENV_ERR(HEAD NODES "gates: [smoke, canary]\n", 8, 16, "gates[1]",
 		"expected a gate: unit, integration, smoke, load or acceptance, "
-		"found canary");
+		"found 'canary'");
 }
 
 Test(cfg_env, rejects_gate_listed_twice)
@@ -718,7 +718,7 @@ Test(cfg_env, reports_every_error_of_a_file)
 		    "expected host:port like 127.0.0.1:8410, found '127.0.0.1'");
 	cfgt_expect(&d, p, 10, 39, "strategy.max_surge",
 		    "expected a node count like 1 or a percentage like 25%, found "
-		    "lots");
+		    "'lots'");
 	/* formatted as file:line:col: error: path: message */
 	char *s = ml_diag_format(&d.items[0]);
 	char want[512];
