@@ -24,8 +24,8 @@ const struct cmd_help cmd_deploy_help = {
 	"  --env E           the environment\n"
 	"  --strategy S      recreate, rolling, bluegreen or canary (default: the\n"
 	"                    environment's; S's defaults unless S is the env's type)\n"
-	"  --force           deploy a release rejected in E, or redeploy the one\n"
-	"                    already serving\n"
+	"  --force           deploy a release rejected in E (and clear the\n"
+	"                    rejection when it succeeds)\n"
 	"  --timeout D       give up, roll back and exit 1 after D (default 10m)",
 };
 
@@ -117,8 +117,7 @@ int cmd_deploy(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	}
 	if (p.n_steps == 0) {
-		out_line("%s: every node already serves %s %s; nothing to do",
-			 env->name, rel->model, rel->version);
+		rollout_print_noop(env, "deploy", rel->model, rel->version);
 		rc = ML_EXIT_OK;
 		goto out;
 	}

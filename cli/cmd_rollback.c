@@ -143,18 +143,22 @@ int cmd_rollback(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	}
 	if (strcmp(then.release.version, st.release.version) == 0) {
-		out_line("%s: already on %s %s", env->name, then.release.model,
-			 then.release.version);
+		rollout_print_noop(env, "rollback", then.release.model,
+				   then.release.version);
 		rc = ML_EXIT_OK;
 		goto out;
 	}
-	ledger_manifest_of(ledger, env->name, then.release.model,
-			   then.release.version, &manifest, &manifest_len, &err);
-	/* with the manifest still at hand, smoke cases can run */
+	if (ledger_manifest_of(ledger, env->name, then.release.model,
+			       then.release.version, &manifest, &manifest_len, &err))
+		out_warn("%s: the manifest of %s %s is not in the ledger: %s",
+			 env->name, then.release.model, then.release.version, err.msg);
+	/* with the manifest still at hand (and unchanged), smoke cases can
+	 * run; the nodes load the recorded artifact either way */
 	if (then.release.manifest_path && path_is_file(then.release.manifest_path)) {
 		struct ml_diags d = ML_DIAGS_INIT;
 		if (cfg_release_load(then.release.manifest_path, &rel, &d) == 0 &&
-		    strcmp(rel->version, then.release.version) != 0) {
+		    (strcmp(rel->version, then.release.version) != 0 ||
+		     strcmp(rel->sha256, then.release.sha256) != 0)) {
 			cfg_release_free(rel);
 			rel = NULL;
 		}

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "common.h"
 #include "ledger.h"
+#include "lock.h"
 #include "node.h"
 #include "opts.h"
 #include "router.h"
@@ -93,11 +94,23 @@ static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 	char *env_run = path_join(run_dir, env->name);
 	bool router_ok = true;
 	char router_err[256] = "";
-	if (env->router_driver != CFG_ROUTER_NONE &&
-	    router_get_weights(env, env_run, live, preview, &err)) {
-		router_ok = false;
-		snprintf(router_err, sizeof(router_err), "%.250s", err.msg);
+	if (env->router_driver != CFG_ROUTER_NONE) {
+		int g = router_get_weights(env, env_run, live, preview, &err);
+		if (g == 0 && router_running(env, env_run) <= 0)
+			g = 1;
+		if (g) {
+			router_ok = false;
+			snprintf(router_err, sizeof(router_err), "%.250s",
+				 g > 0 ? "not running (mlctl up)" : err.msg);
+		}
 	}
+	/* a rollout in progress holds the environment's lock */
+	enum lock_state ls = LOCK_FREE;
+	struct lock_holder holder;
+	char rollout[320] = "";
+	if (lock_inspect(ctx->state_dir, env->name, &ls, &holder, &err) == 0 &&
+	    ls == LOCK_HELD)
+		lock_holder_describe(&holder, rollout, sizeof(rollout));
 	int rc = router_ok ? ML_EXIT_OK : ML_EXIT_OPERATIONAL;
 	for (size_t i = 0; i < env->n_nodes; i++)
 		if (!v[i].reached)
@@ -120,6 +133,8 @@ static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 		if (!router_ok)
 			json_object_set_new(r, "error", json_string(router_err));
 		json_object_set_new(o, "router", r);
+		json_object_set_new(o, "rollout_in_progress",
+				    rollout[0] ? json_string(rollout) : json_null());
 		for (size_t i = 0; i < env->n_nodes; i++) {
 			json_t *n = json_object(), *loaded = json_array();
 			json_object_set_new(n, "name", json_string(env->nodes[i].name));
@@ -166,7 +181,10 @@ static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 				 v[i].loaded[0] ? v[i].loaded : "-", w);
 		}
 		if (!router_ok)
-			out_warn("%s: router: %s", env->name, router_err);
+			out_warn("%s: router %s: %s", env->name,
+				 cfg_router_driver_name(env->router_driver), router_err);
+		if (rollout[0])
+			out_line("  rollout in progress: %s", rollout);
 	}
 	free(run_dir);
 	free(env_run);

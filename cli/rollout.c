@@ -8,8 +8,31 @@
 #include "util.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void rollout_print_noop(const struct cfg_env *env, const char *action,
+			const char *model, const char *version)
+{
+	if (out_is_json()) {
+		json_t *o = json_object();
+		json_object_set_new(o, "env", json_string(env->name));
+		json_object_set_new(o, "action", json_string(action));
+		json_object_set_new(o, "model", json_string(model));
+		json_object_set_new(o, "to", json_string(version));
+		json_object_set_new(o, "outcome", json_string("unchanged"));
+		json_object_set_new(o, "exit_code", json_integer(0));
+		json_object_set_new(o, "steps", json_array());
+		char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		out_json_text(t);
+		free(t);
+		json_decref(o);
+		return;
+	}
+	out_line("%s: already serving %s %s; nothing to do", env->name, model,
+		 version);
+}
 
 char *rollout_run_dir(const struct ml_ctx *ctx, const struct cfg_env *env)
 {
@@ -19,17 +42,36 @@ char *rollout_run_dir(const struct ml_ctx *ctx, const struct cfg_env *env)
 	return dir;
 }
 
+/* "[#####.....]" for step i of n on a tty. */
+static void bar(char *buf, size_t sz, size_t i, size_t n)
+{
+	size_t width = 10, full = n ? (i * width + n - 1) / n : width;
+	if (sz < width + 3)
+		return;
+	buf[0] = '[';
+	for (size_t k = 0; k < width; k++)
+		buf[1 + k] = k < full ? '#' : '.';
+	buf[width + 1] = ']';
+	buf[width + 2] = '\0';
+}
+
 static void on_progress(const struct engine_event *ev, void *payload)
 {
 	(void)payload;
 	const char *text = ev->step->text ? ev->step->text : "";
 	if (ev->status == -2) {
-		if (out_live())
-			out_progress("%s[%zu/%zu]%s %s%s ...", out_ce(OUT_DIM),
-				     ev->index, ev->total, out_ce(OUT_RESET),
-				     ev->undo ? "undo: " : "", text);
+		if (out_live()) {
+			char b[16] = "";
+			bar(b, sizeof(b), ev->index - 1, ev->total);
+			fprintf(stderr, "%s%s %zu/%zu%s %s%s ...\r", out_ce(OUT_DIM), b,
+				ev->index, ev->total, out_ce(OUT_RESET),
+				ev->undo ? "undo: " : "", text);
+			fflush(stderr);
+		}
 		return;
 	}
+	if (out_live())
+		fputs("\033[K", stderr); /* clear the live line */
 	if (ev->status == 0)
 		out_progress("[%zu/%zu] %s%s %sok%s (%.0f ms)", ev->index, ev->total,
 			     ev->undo ? "undo: " : "", text, out_ce(OUT_GREEN),
@@ -40,18 +82,24 @@ static void on_progress(const struct engine_event *ev, void *payload)
 			     out_ce(OUT_RESET), ev->error ? ev->error : "");
 }
 
-static const char *outcome_of(int exit_code, const char *action)
+/* DESIGN.md's outcome words: a deploy that a check refused is rejected;
+ * one stopped by its deadline is aborted; one whose step failed and was
+ * undone is rolled back (the ledger counts only a rollback action's
+ * "rolled back" as serving); "failed" when the undo itself failed. */
+static const char *outcome_of(const struct engine_result *res, const char *action)
 {
-	switch (exit_code) {
-	case ML_EXIT_OK:
-		return strcmp(action, "rollback") == 0 ? LEDGER_OUTCOME_ROLLED_BACK
-						       : LEDGER_OUTCOME_DEPLOYED;
-	case ML_EXIT_CHECK_FAILED:
-		return LEDGER_OUTCOME_REJECTED;
-	default:
+	bool rollback = strcmp(action, "rollback") == 0;
+	if (res->exit_code == ML_EXIT_OK)
+		return rollback ? LEDGER_OUTCOME_ROLLED_BACK : LEDGER_OUTCOME_DEPLOYED;
+	if (res->rollback_failed || rollback)
 		return LEDGER_OUTCOME_FAILED;
-	}
+	if (res->timed_out)
+		return LEDGER_OUTCOME_ABORTED;
+	if (res->exit_code == ML_EXIT_CHECK_FAILED)
+		return LEDGER_OUTCOME_REJECTED;
+	return LEDGER_OUTCOME_ROLLED_BACK;
 }
+
 
 int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		struct rstate *st, const struct plan *p,
@@ -59,10 +107,10 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 {
 	const struct cfg_env *env = req->env;
 	struct rstate_release target = { 0 };
-	if (req->rel)
-		rstate_release_set(&target, req->rel);
-	else
+	if (req->target)
 		rstate_release_copy(&target, req->target);
+	else
+		rstate_release_set(&target, req->rel);
 	char *run_dir = rollout_run_dir(ctx, env);
 	struct engine_real real = { env, run_dir, req->rel };
 	struct engine_ops ops;
@@ -75,7 +123,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		     p->n_steps, p->n_steps == 1 ? "" : "s");
 	int rc = engine_run(env, p, &target, st, &ops, &eo, &res);
 
-	const char *outcome = outcome_of(rc, req->action);
+	const char *outcome = outcome_of(&res, req->action);
 	json_t *extra = json_object();
 	json_object_set_new(extra, "outcome", json_string(outcome));
 	json_object_set_new(extra, "target", json_string(target.version));
@@ -102,7 +150,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	rec.manifest_len = req->manifest_len;
 	rec.state_json = state_json;
 	rec.duration_s = res.duration_s;
-	rec.reject = rc == ML_EXIT_CHECK_FAILED && strcmp(req->action, "deploy") == 0;
+	rec.reject = strcmp(outcome, LEDGER_OUTCOME_REJECTED) == 0;
 	rec.unreject = rc == ML_EXIT_OK && req->force;
 	rec.tag = rc == ML_EXIT_OK;
 	char detail[96] = "";

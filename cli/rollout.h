@@ -15,8 +15,8 @@ struct ledger;
 struct rollout_req {
 	const char *action;        /* "deploy" or "rollback" */
 	const struct cfg_env *env;
-	const struct cfg_release *rel;       /* the target, when a manifest is at hand */
-	const struct rstate_release *target; /* else the recorded target */
+	const struct cfg_release *rel;       /* the manifest at hand (smoke cases) */
+	const struct rstate_release *target; /* the recorded target; NULL: rel's */
 	const char *manifest;      /* bytes recorded with the entry, or NULL */
 	size_t manifest_len;
 	int strategy;              /* -1: the environment's */
@@ -29,6 +29,10 @@ struct rollout_req {
 int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		struct rstate *st, const struct plan *p,
 		const struct rollout_req *req);
+
+/* The result of a rollout with nothing to do (text, or one JSON document). */
+void rollout_print_noop(const struct cfg_env *env, const char *action,
+			const char *model, const char *version);
 
 /* "<state>/run/<env>" (caller frees). */
 char *rollout_run_dir(const struct ml_ctx *ctx, const struct cfg_env *env);

@@ -258,7 +258,7 @@ static void applied_free(struct applied *a, size_t n_nodes_step)
 
 static void rollback(struct run *r)
 {
-	r->res->rolled_back = true;
+	r->res->rolled_back = r->n_applied > 0;
 	for (size_t i = r->n_applied; i > 0; i--) {
 		struct applied *a = &r->applied[i - 1];
 		struct ml_err err = ML_ERR_INIT;
@@ -305,6 +305,7 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 		}
 		if (r.deadline && (long long)now_ms() >= r.deadline) {
 			exit_code = ML_EXIT_CHECK_FAILED;
+			res->timed_out = true;
 			snprintf(res->reason, sizeof(res->reason),
 				 "the rollout did not finish within --timeout "
 				 "(%lld ms); stopped before step %zu (%.200s)",

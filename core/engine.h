@@ -59,7 +59,8 @@ typedef void (*engine_progress_fn)(const struct engine_event *ev, void *payload)
 
 struct engine_result {
 	int exit_code;      /* ML_EXIT_OK, CHECK_FAILED, OPERATIONAL, PAUSED */
-	bool rolled_back;   /* the inverse steps ran */
+	bool rolled_back;   /* inverse steps ran (something had been applied) */
+	bool timed_out;     /* stopped by the rollout deadline */
 	bool rollback_failed;
 	char reason[512];   /* why it failed, "" on success */
 	double duration_s;

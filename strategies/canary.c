@@ -31,13 +31,23 @@ int strategy_canary_plan(const struct strategy_opts *o,
 	size_t *canary = xmalloc(env->n_nodes * sizeof(*canary));
 	size_t k = strategy_canary_nodes(env, canary);
 	size_t *stable = xmalloc(env->n_nodes * sizeof(*stable));
-	size_t n_stable = 0;
+	size_t n_stable = 0, n_live_stable = 0;
 	for (size_t i = 0; i < env->n_nodes; i++) {
 		bool is_canary = false;
 		for (size_t j = 0; j < k; j++)
 			is_canary |= canary[j] == i;
-		if (!is_canary)
+		if (!is_canary) {
 			stable[n_stable++] = i;
+			n_live_stable += !st->weights || st->weights[i] > 0;
+		}
+	}
+	if (n_live_stable == 0) {
+		free(canary);
+		free(stable);
+		return ml_err_set(err, 2,
+				  "canary needs a stable node in rotation; every "
+				  "non-canary node of '%s' is out of rotation",
+				  env->name);
 	}
 	const struct cfg_step *steps = default_steps;
 	size_t n_steps = 2;
@@ -54,12 +64,14 @@ int strategy_canary_plan(const struct strategy_opts *o,
 	plan_step_text(s, "wait until %s is ready on %s", version, cnames);
 	for (size_t i = 0; i < n_steps; i++) {
 		int cw, sw;
-		strategy_canary_weights(env->n_nodes, k, steps[i].weight, &cw, &sw);
+		strategy_canary_weights(k + n_live_stable, k, steps[i].weight, &cw, &sw);
 		s = plan_add(p, STEP_WEIGHTS, NULL, 0);
 		s->canary_percent = steps[i].weight;
 		s->weights = xcalloc(env->n_nodes, sizeof(*s->weights));
+		/* stable = nodes in rotation now; idle ones (an old blue/green
+		 * pool) get no traffic until the final rolling phase */
 		for (size_t j = 0; j < env->n_nodes; j++)
-			s->weights[j] = sw;
+			s->weights[j] = !st->weights || st->weights[j] > 0 ? sw : 0;
 		for (size_t j = 0; j < k; j++)
 			s->weights[canary[j]] = cw;
 		plan_step_text(s, "step %zu: %d%% of traffic to the canary "

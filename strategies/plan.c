@@ -213,23 +213,64 @@ void strategy_opts_for(const struct cfg_env *env, int cli_type,
 				 : NULL;
 }
 
-/* The version most nodes serve now, or NULL. */
+/* The version most nodes in rotation serve now (all nodes when none is
+ * in rotation), or NULL. */
 static char *majority_version(const struct rollout_state *st)
 {
+	bool any_live = false;
+	for (size_t i = 0; i < st->n_nodes; i++)
+		any_live |= st->serving[i] && (!st->weights || st->weights[i] > 0);
 	const char *best = NULL;
 	size_t best_n = 0;
 	for (size_t i = 0; i < st->n_nodes; i++) {
-		if (!st->serving[i])
+		bool counts_i = !any_live || !st->weights || st->weights[i] > 0;
+		if (!st->serving[i] || !counts_i)
 			continue;
 		size_t c = 0;
-		for (size_t j = 0; j < st->n_nodes; j++)
-			c += st->serving[j] && strcmp(st->serving[j], st->serving[i]) == 0;
+		for (size_t j = 0; j < st->n_nodes; j++) {
+			bool counts_j = !any_live || !st->weights || st->weights[j] > 0;
+			c += counts_j && st->serving[j] &&
+			     strcmp(st->serving[j], st->serving[i]) == 0;
+		}
 		if (c > best_n) {
 			best_n = c;
 			best = st->serving[i];
 		}
 	}
 	return best ? xstrdup(best) : NULL;
+}
+
+/* Whether every node serves `version` and is in rotation: then there is
+ * nothing to do, whatever the strategy. */
+static bool all_on(const struct rollout_state *st, const char *version)
+{
+	for (size_t i = 0; i < st->n_nodes; i++) {
+		if (!st->serving[i] || strcmp(st->serving[i], version) != 0)
+			return false;
+		if (st->weights && st->weights[i] <= 0)
+			return false;
+	}
+	return st->n_nodes > 0;
+}
+
+/* After a rollout that leaves every node on the target, nodes a previous
+ * blue/green left out of rotation come back with equal weights. */
+void strategy_equalize_if_needed(const struct strategy_opts *o,
+				 const struct rollout_state *st, struct plan *p)
+{
+	const struct cfg_env *env = o->env;
+	if (env->router_driver == CFG_ROUTER_NONE || !st->weights)
+		return;
+	bool idle = false;
+	for (size_t i = 0; i < env->n_nodes; i++)
+		idle |= st->weights[i] <= 0;
+	if (!idle)
+		return;
+	struct plan_step *s = plan_add(p, STEP_WEIGHTS, NULL, 0);
+	s->weights = xcalloc(env->n_nodes, sizeof(*s->weights));
+	for (size_t j = 0; j < env->n_nodes; j++)
+		s->weights[j] = 1;
+	plan_step_text(s, "equal weights on every node");
 }
 
 int strategy_plan(const struct strategy_opts *o, const struct rollout_state *st,
@@ -240,6 +281,8 @@ int strategy_plan(const struct strategy_opts *o, const struct rollout_state *st,
 	out->strategy = o->type;
 	out->to_version = xstrdup(rel->version);
 	out->from_version = majority_version(st);
+	if (all_on(st, rel->version))
+		return 0; /* nothing to do */
 	int rc = -1;
 	switch (o->type) {
 	case CFG_STRAT_RECREATE:

@@ -45,6 +45,7 @@ int strategy_recreate_plan(const struct strategy_opts *o,
 	s = plan_add(p, STEP_WAIT_READY, all, n);
 	plan_step_text(s, "wait until %s is ready on %s", version, names);
 	free(names);
+	strategy_equalize_if_needed(o, st, p);
 	p->target_nodes = all;
 	p->n_target_nodes = n;
 	p->waves = 1;

@@ -33,6 +33,14 @@ int strategy_rolling_waves(const struct strategy_opts *o,
 		if (!v || strcmp(v, version) != 0)
 			todo[n_todo++] = subset[i];
 	}
+	size_t in_rotation = 0;
+	for (size_t i = 0; i < env->n_nodes; i++)
+		in_rotation += !st->weights || st->weights[i] > 0;
+	if (unavailable >= in_rotation) {
+		/* draining would leave no node in rotation: change in place */
+		surge += unavailable;
+		unavailable = 0;
+	}
 	size_t wave_size = unavailable + surge;
 	for (size_t at = 0; at < n_todo; at += wave_size) {
 		size_t n = n_todo - at < wave_size ? n_todo - at : wave_size;
@@ -101,6 +109,7 @@ int strategy_rolling_plan(const struct strategy_opts *o,
 		all[i] = i;
 	strategy_rolling_waves(o, st, version, all, env->n_nodes,
 			       env->router_driver != CFG_ROUTER_NONE, p);
+	strategy_equalize_if_needed(o, st, p);
 	p->target_nodes = all;
 	p->n_target_nodes = env->n_nodes;
 	return 0;

@@ -123,6 +123,11 @@ int strategy_rolling_waves(const struct strategy_opts *o,
 			   const struct rollout_state *st, const char *version,
 			   const size_t *subset, size_t n_subset, bool router,
 			   struct plan *p);
+/* Append an equal-weights step when some node is out of rotation (after
+ * a blue/green): used by the strategies that leave every node on the
+ * target. */
+void strategy_equalize_if_needed(const struct strategy_opts *o,
+				 const struct rollout_state *st, struct plan *p);
 /* Integer router weights giving `percent`% of traffic to k canary nodes
  * among n (equal within each group, each at most 256). */
 void strategy_canary_weights(size_t n, size_t k, int percent, int *canary_w,

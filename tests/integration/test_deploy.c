@@ -125,6 +125,8 @@ static void setup(void)
 	cr_assert_eq(system(cmd), 0);
 	setenv("NO_COLOR", "1", 1);
 	unsetenv("MLCTL_PROD_TOKEN");
+	if (getenv("MLSERVE_BIN"))
+		setenv("MLCTL_MLSERVE", getenv("MLSERVE_BIN"), 1);
 }
 
 static void teardown(void)
@@ -423,7 +425,10 @@ Test(deploy, a_node_killed_mid_rollout_rolls_back_and_exits_3)
 	free(out);
 	free(err);
 	json_t *h = history("kn");
-	cr_assert_str_eq(entry(h, 0, "outcome"), "failed");
+	/* the failed deploy was undone: recorded as rolled back, with why */
+	cr_assert_str_eq(entry(h, 0, "outcome"), "rolled back");
+	cr_assert_str_eq(entry(h, 0, "action"), "deploy");
+	cr_assert(strstr(entry(h, 0, "reason"), "kn-2"), "%s", entry(h, 0, "reason"));
 	cr_assert_str_eq(entry(h, 0, "version"), "2.0.0");
 	json_decref(h);
 	/* the surviving node is back on 1.0.0 */

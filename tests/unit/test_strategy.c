@@ -478,3 +478,93 @@ Test(strategy, cli_strategy_uses_its_defaults_unless_it_is_the_env_type)
 	cr_assert_eq(o.type, CFG_STRAT_CANARY);
 	cfg_env_free(env);
 }
+
+Test(strategy, every_strategy_has_nothing_to_do_when_all_serve_the_target)
+{
+	int types[] = { CFG_STRAT_RECREATE, CFG_STRAT_ROLLING, CFG_STRAT_BLUEGREEN,
+			CFG_STRAT_CANARY };
+	struct cfg_env *env = env_with(4, "haproxy", "");
+	for (size_t k = 0; k < 4; k++) {
+		struct fixture fx;
+		state_all(&fx, 4, "2.0.0", 1);
+		struct plan p;
+		struct ml_err err = ML_ERR_INIT;
+		cr_assert_eq(plan_for(env, types[k], &fx, "2.0.0", &p, &err), 0);
+		cr_assert_eq(p.n_steps, 0, "%s plans %zu steps",
+			     cfg_strategy_name((enum cfg_strategy_type)types[k]), p.n_steps);
+		plan_release(&p);
+		fixture_free(&fx);
+	}
+	cfg_env_free(env);
+}
+
+Test(strategy, after_bluegreen_canary_sends_nothing_to_the_idle_pool)
+{
+	struct cfg_env *env = env_with(4, "haproxy", "strategy: { type: canary }\n");
+	struct fixture fx;
+	state_all(&fx, 4, "2.0.0", 1);
+	fx.serving[0] = fx.serving[1] = "1.0.0"; /* the idle blue pool */
+	fx.weights[0] = fx.weights[1] = 0;
+	struct plan p;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(plan_for(env, -1, &fx, "2.1.0", &p, &err), 0);
+	const struct plan_step *w = NULL;
+	for (size_t i = 0; i < p.n_steps && !w; i++)
+		if (p.steps[i].kind == STEP_WEIGHTS)
+			w = &p.steps[i];
+	cr_assert_not_null(w);
+	cr_assert_eq(w->weights[0], 0);
+	cr_assert_eq(w->weights[1], 0);
+	/* 10% over one canary (n4) and one stable (n3) node */
+	cr_assert_eq(w->weights[3] * 100 / (w->weights[3] + w->weights[2]), 10);
+	/* the end: every node on 2.1.0 with equal weights */
+	assert_each_loaded_once(&p, 4);
+	const struct plan_step *last = &p.steps[p.n_steps - 1];
+	for (size_t i = p.n_steps; i > 0; i--)
+		if (p.steps[i - 1].kind == STEP_WEIGHTS) {
+			last = &p.steps[i - 1];
+			break;
+		}
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(last->weights[i], 1);
+	plan_release(&p);
+	fixture_free(&fx);
+	cfg_env_free(env);
+}
+
+Test(strategy, rolling_after_bluegreen_brings_idle_nodes_back_into_rotation)
+{
+	struct cfg_env *env = env_with(4, "haproxy", "strategy: { type: rolling }\n");
+	struct fixture fx;
+	state_all(&fx, 4, "2.0.0", 1);
+	fx.serving[0] = fx.serving[1] = "1.0.0";
+	fx.weights[0] = fx.weights[1] = 0;
+	struct plan p;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(plan_for(env, -1, &fx, "2.1.0", &p, &err), 0);
+	cr_assert_str_eq(p.from_version, "2.0.0", "from = what serves live traffic");
+	const struct plan_step *last = &p.steps[p.n_steps - 1];
+	cr_assert_eq(last->kind, STEP_WEIGHTS);
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(last->weights[i], 1);
+	assert_never_all_drained(&p, 4);
+	plan_release(&p);
+	fixture_free(&fx);
+	cfg_env_free(env);
+}
+
+Test(strategy, rolling_never_drains_the_only_node_in_rotation)
+{
+	struct cfg_env *env = env_with(
+		1, "haproxy", "strategy: { type: rolling, scale_down_first: true }\n");
+	struct fixture fx;
+	state_all(&fx, 1, "1.0.0", 1);
+	struct plan p;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(plan_for(env, -1, &fx, "2.0.0", &p, &err), 0);
+	for (size_t i = 0; i < p.n_steps; i++)
+		cr_assert_neq(p.steps[i].kind, STEP_DRAIN);
+	plan_release(&p);
+	fixture_free(&fx);
+	cfg_env_free(env);
+}
