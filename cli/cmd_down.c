@@ -5,6 +5,7 @@
  * gone, or is no longer ours, is removed and reported as "not running". */
 #define _DEFAULT_SOURCE
 #include "cli.h"
+#include "lock.h"
 #include "proc.h"
 #include "router.h"
 #include "updown.h"
@@ -152,11 +153,22 @@ int cmd_down(int argc, char **argv, struct ml_ctx *ctx)
 	if (n == 0)
 		out_progress("down: no managed environments in envs/");
 	json_t *arr = json_array();
-	bool ok = true;
-	for (size_t i = 0; i < n; i++)
+	bool ok = true, locked = false;
+	for (size_t i = 0; i < n; i++) {
+		/* not while a rollout runs in that environment */
+		struct lock *lk = NULL;
+		struct ml_err lerr = ML_ERR_INIT;
+		if (lock_acquire(ctx->state_dir, envs[i]->name, "down", &lk, &lerr)) {
+			out_error("%s", lerr.msg);
+			locked |= lerr.code == ML_EXIT_LOCKED;
+			ok = false;
+			continue;
+		}
 		ok &= down_env(ctx, envs[i], arr);
+		lock_release(lk);
+	}
 	updown_report_done("down", arr, ok);
 	free(envs);
 	project_release(&p);
-	return ok ? ML_EXIT_OK : ML_EXIT_OPERATIONAL;
+	return ok ? ML_EXIT_OK : locked ? ML_EXIT_LOCKED : ML_EXIT_OPERATIONAL;
 }

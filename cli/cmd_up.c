@@ -5,6 +5,7 @@
  * What already runs is left alone and reported as running. Stopping is
  * cmd_down.c's; processes are core/proc's and core/router's. */
 #include "cli.h"
+#include "lock.h"
 #include "common.h"
 #include "engine_ops.h"
 #include "ledger.h"
@@ -440,12 +441,23 @@ int cmd_up(int argc, char **argv, struct ml_ctx *ctx)
 		out_progress("up: no managed environments in envs/");
 	char *mlserve = find_mlserve();
 	json_t *arr = json_array();
-	bool ok = true;
-	for (size_t i = 0; i < n; i++)
+	bool ok = true, locked = false;
+	for (size_t i = 0; i < n; i++) {
+		/* not while a rollout runs in that environment */
+		struct lock *lk = NULL;
+		struct ml_err lerr = ML_ERR_INIT;
+		if (lock_acquire(ctx->state_dir, envs[i]->name, "up", &lk, &lerr)) {
+			out_error("%s", lerr.msg);
+			locked |= lerr.code == ML_EXIT_LOCKED;
+			ok = false;
+			continue;
+		}
 		ok &= up_env(ctx, envs[i], mlserve, arr);
+		lock_release(lk);
+	}
 	updown_report_done("up", arr, ok);
 	free(mlserve);
 	free(envs);
 	project_release(&p);
-	return ok ? ML_EXIT_OK : ML_EXIT_OPERATIONAL;
+	return ok ? ML_EXIT_OK : locked ? ML_EXIT_LOCKED : ML_EXIT_OPERATIONAL;
 }
