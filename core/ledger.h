@@ -49,8 +49,11 @@ struct ledger;
 #define LEDGER_ACTION_ABORT "abort"
 #define LEDGER_ACTION_GATE "gate"
 #define LEDGER_ACTION_ROLLOUT "rollout"
+#define LEDGER_ACTION_CONTINUE "continue"
 
-/* Outcomes: DESIGN.md's words, plus "failed". Anything else is refused. */
+/* Outcomes: DESIGN.md's words, plus "failed" and "paused" (a canary
+ * waiting for `mlctl continue` or `mlctl abort`: its state.json says
+ * where; the release is not serving). Anything else is refused. */
 #define LEDGER_OUTCOME_DEPLOYED "deployed"
 #define LEDGER_OUTCOME_ROLLED_BACK "rolled back"
 #define LEDGER_OUTCOME_ABORTED "aborted"
@@ -58,6 +61,7 @@ struct ledger;
 #define LEDGER_OUTCOME_GATES_PASSED "gates passed"
 #define LEDGER_OUTCOME_GATES_FAILED "gates failed"
 #define LEDGER_OUTCOME_FAILED "failed"
+#define LEDGER_OUTCOME_PAUSED "paused"
 
 /* Open the ledger under `state_dir`, creating the directory (with parents)
  * and the bare repository when missing. Concurrent first uses are safe.
