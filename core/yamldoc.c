@@ -168,20 +168,73 @@ static bool pair_add(struct composer *c, struct ydoc_node *map,
 	return true;
 }
 
+/* The keys of the mapping being composed, hashed, so duplicate checks and
+ * merges stay linear on wide mappings (1 MiB holds ~100k keys). Slots hold
+ * pair index + 1 (0 is empty); at most half are used. */
+struct keyset {
+	size_t *slot;
+	size_t cap; /* a power of two */
+};
+
+static size_t key_hash(const char *s)
+{
+	size_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static const struct ydoc_pair *keyset_find(const struct keyset *ks,
+					   const struct ydoc_node *map,
+					   const char *key)
+{
+	if (!ks->cap)
+		return NULL;
+	for (size_t i = key_hash(key) & (ks->cap - 1); ks->slot[i];
+	     i = (i + 1) & (ks->cap - 1))
+		if (strcmp(map->pairs[ks->slot[i] - 1].key->str, key) == 0)
+			return &map->pairs[ks->slot[i] - 1];
+	return NULL;
+}
+
+static void keyset_put(struct keyset *ks, const struct ydoc_node *map,
+		       size_t index)
+{
+	size_t i = key_hash(map->pairs[index].key->str) & (ks->cap - 1);
+	while (ks->slot[i])
+		i = (i + 1) & (ks->cap - 1);
+	ks->slot[i] = index + 1;
+}
+
+/* Record map->pairs[index], the newest pair. */
+static void keyset_add(struct keyset *ks, const struct ydoc_node *map,
+		       size_t index)
+{
+	if ((index + 1) * 2 > ks->cap) {
+		free(ks->slot);
+		ks->cap = ks->cap ? ks->cap * 2 : 16;
+		ks->slot = xcalloc(ks->cap, sizeof(*ks->slot));
+		for (size_t k = 0; k < index; k++)
+			keyset_put(ks, map, k);
+	}
+	keyset_put(ks, map, index);
+}
+
 /* Apply merge sources after the explicit keys: explicit keys win, and
  * earlier sources win over later ones. */
 static void apply_merge(struct composer *c, struct ydoc_node *map,
-			struct ydoc_node *src, size_t *cap)
+			struct ydoc_node *src, size_t *cap, struct keyset *ks)
 {
 	for (size_t i = 0; i < src->n_pairs && !c->failed; i++) {
-		if (ydoc_pair(map, src->pairs[i].key->str))
+		if (keyset_find(ks, map, src->pairs[i].key->str))
 			continue;
-		pair_add(c, map, src->pairs[i].key, src->pairs[i].value, cap);
+		if (pair_add(c, map, src->pairs[i].key, src->pairs[i].value, cap))
+			keyset_add(ks, map, map->n_pairs - 1);
 	}
 }
 
-static struct ydoc_node *compose_map(struct composer *c, yaml_event_t *start,
-				     int depth)
+static struct ydoc_node *compose_pairs(struct composer *c, yaml_event_t *start,
+				       int depth, struct keyset *ks)
 {
 	struct ydoc_node *map = node_new(c->doc, YDOC_MAP, start->start_mark);
 	c->open[c->n_open - 1] = map;
@@ -239,7 +292,7 @@ static struct ydoc_node *compose_map(struct composer *c, yaml_event_t *start,
 			}
 			continue;
 		}
-		const struct ydoc_pair *dup = ydoc_pair(map, key->str);
+		const struct ydoc_pair *dup = keyset_find(ks, map, key->str);
 		if (dup) {
 			fail_path(c, key_mark,
 				  "duplicate key '%s' (first defined at line %u, "
@@ -251,9 +304,19 @@ static struct ydoc_node *compose_map(struct composer *c, yaml_event_t *start,
 		path_pop(c, saved);
 		if (!pair_add(c, map, key, value, &cap))
 			return NULL;
+		keyset_add(ks, map, map->n_pairs - 1);
 	}
 	for (size_t i = 0; i < n_merges; i++)
-		apply_merge(c, map, merges[i], &cap);
+		apply_merge(c, map, merges[i], &cap, ks);
+	return map;
+}
+
+static struct ydoc_node *compose_map(struct composer *c, yaml_event_t *start,
+				     int depth)
+{
+	struct keyset ks = { NULL, 0 };
+	struct ydoc_node *map = compose_pairs(c, start, depth, &ks);
+	free(ks.slot);
 	return map;
 }
 

@@ -695,9 +695,7 @@ Test(validate, help_pages_exit_0)
 	cr_assert(strstr(r.out, "mlctl validate [PATH...]"), "%s", r.out);
 	run_free(&r);
 	r = mlctl("help", "exit-codes", NULL);
-	ASSERT_LINE(r.out, "  2  bad usage or bad input: flags, files, a rejected "
-			   "release without --force, a release not loaded where a "
-			   "command needs it");
+	cr_assert(strstr(r.out, "\n  2  bad usage or bad input"), "%s", r.out);
 	run_free(&r);
 }
 

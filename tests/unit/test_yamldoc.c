@@ -448,3 +448,42 @@ Test(cfg_yaml, byte_order_mark_is_not_part_of_the_first_key)
 	assert_scalar(at(r, "kind"), "Model");
 	ydoc_free(doc);
 }
+
+Test(cfg_yaml, wide_mapping_keeps_every_key_and_finds_a_late_duplicate)
+{
+	/* 60000 keys, then k7 again: hashed, not a scan per key */
+	size_t cap = 60001 * 16, len = 0;
+	char *buf = malloc(cap);
+	cr_assert_not_null(buf);
+	for (int i = 0; i < 60000; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "k%d: %d\n", i, i);
+	struct ydoc *doc = load_ok(buf);
+	const struct ydoc_node *r = ydoc_root(doc);
+	cr_assert_eq(r->n_pairs, 60000);
+	assert_scalar(at(r, "k59999"), "59999");
+	ydoc_free(doc);
+	len += (size_t)snprintf(buf + len, cap - len, "k7: again\n");
+	load_bad(buf, len, 60001, 1, "k7",
+		 "duplicate key 'k7' (first defined at line 8, column 1)");
+	free(buf);
+}
+
+Test(cfg_yaml, merge_of_a_wide_mapping_keeps_explicit_keys)
+{
+	size_t cap = 2 * 40000 * 16 + 64, len = 0;
+	char *buf = malloc(cap);
+	cr_assert_not_null(buf);
+	len += (size_t)snprintf(buf + len, cap - len, "a: &a\n");
+	for (int i = 0; i < 40000; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "  k%d: a\n", i);
+	len += (size_t)snprintf(buf + len, cap - len, "b:\n  <<: *a\n");
+	for (int i = 0; i < 40000; i += 2)
+		len += (size_t)snprintf(buf + len, cap - len, "  k%d: b\n", i);
+	struct ydoc *doc = load_ok(buf);
+	const struct ydoc_node *b = at(ydoc_root(doc), "b");
+	cr_assert_eq(b->n_pairs, 40000);
+	assert_scalar(at(b, "k39998"), "b");
+	assert_scalar(at(b, "k39999"), "a");
+	ydoc_free(doc);
+	free(buf);
+}
