@@ -609,7 +609,9 @@ static void send_scheduled(struct worker *w, struct conn *c, uint64_t now)
 static void conn_released(struct conn *c)
 {
 	struct worker *w = c->w;
-	if (w->stopping || c->has_req)
+	/* a queued connection waits for worker_pump (which leaves nothing
+	 * due while the queue is not empty) */
+	if (w->stopping || c->has_req || c->queued)
 		return;
 	uint64_t now = uv_hrtime();
 	if (c->cooldown_until > now)
