@@ -30,6 +30,8 @@ struct cmd_help {
 
 /* Every command: argv[0] is the command name, global options removed. */
 #define ML_COMMANDS(X)                                            \
+	X(abort)                                                        \
+	X(continue)                                                     \
 	X(deploy)                                                       \
 	X(down)                                                         \
 	X(help)                                                         \

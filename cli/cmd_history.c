@@ -71,12 +71,14 @@ static int on_entry(const struct ledger_entry *e, void *payload)
 	bool bad = e->outcome && (strcmp(e->outcome, "deployed") != 0 &&
 				  strcmp(e->outcome, "gates passed") != 0 &&
 				  strcmp(e->outcome, "rolled back") != 0);
+	bool paused = e->outcome && strcmp(e->outcome, "paused") == 0;
 	char dur[32] = "-";
 	if (e->duration_s > 0)
 		snprintf(dur, sizeof(dur), "%.1fs", e->duration_s);
 	out_line("%s  %-12s  %-24s  %-9s  %s%-12s%s  %6s%s%s", when,
 		 e->author_name ? e->author_name : "?", what,
-		 e->strategy ? e->strategy : "-", bad ? out_c(OUT_RED) : out_c(OUT_GREEN),
+		 e->strategy ? e->strategy : "-",
+		 paused ? out_c(OUT_YELLOW) : bad ? out_c(OUT_RED) : out_c(OUT_GREEN),
 		 e->outcome ? e->outcome : "?", out_c(OUT_RESET), dur,
 		 e->reason ? "  " : "", e->reason ? e->reason : "");
 	return 0;

@@ -1,7 +1,8 @@
-/* rollout.h — what `deploy`, `rollback` and `continue` share: take the
- * environment's lock, load its state from the ledger, run a plan through
- * the engine on the real drivers with progress on stderr, record the
- * outcome in the ledger, and print the result. */
+/* rollout.h — what `deploy`, `rollback`, `continue` and `abort` share:
+ * run a plan through the engine on the real drivers with progress on
+ * stderr, record the outcome in the ledger, and print the result; and a
+ * canary paused for a person (the ledger tip is a "paused" record whose
+ * state.json carries a "rollout" object, see rollout.c). */
 #ifndef MLCTL_ROLLOUT_H
 #define MLCTL_ROLLOUT_H
 
@@ -23,7 +24,50 @@ struct rollout_req {
 	long long timeout_ms;
 	const char *reason;        /* --reason / --force note, or NULL */
 	bool force;
+	/* continue / abort: the paused rollout to resume (its steps before
+	 * resume_at are replayed, not redone); NULL for a fresh run, which
+	 * is refused (exit 4) while the environment has a paused rollout */
+	const struct rollout_paused *resume;
+	bool abort;                /* with resume: roll it back instead */
+	const char *full_reason;   /* continue --full: why the remaining
+				      canary steps were skipped */
 };
+
+/* A rollout paused in an environment, as its pause record says. */
+struct rollout_paused {
+	char *action;         /* the run that paused: "deploy", "continue" */
+	int cli_strategy;     /* deploy's --strategy; -1: the environment's */
+	size_t resume_at;     /* the first step still to run */
+	size_t n_steps;
+	char plan_sha[65];    /* the plan's fingerprint (rollout_plan_sha) */
+	int canary_percent;   /* the canary's share now */
+	int canary_step, canary_steps; /* "step 1 of 2" */
+	long long timeout_ms;
+	bool forced;
+	char *reason;         /* why it paused */
+	char *since, *by;     /* when (the record's time) and who */
+	struct rstate pre;    /* the environment before the rollout began */
+	struct rstate_release target;
+	char *analysis_json;  /* the analysis intervals so far, or NULL */
+	char *manifest;       /* the manifest recorded with the pause */
+	size_t manifest_len;
+};
+
+/* The paused rollout of env: *out (free with rollout_paused_free) when
+ * the ledger tip is a pause, else NULL. -1 with err on a ledger that
+ * cannot be read or a pause record that cannot be parsed. */
+int rollout_paused_load(struct ledger *l, const struct cfg_env *env,
+			struct rollout_paused **out, struct ml_err *err);
+void rollout_paused_free(struct rollout_paused *p);
+/* SHA-256 of the plan's strategy and step texts: a resumed plan must be
+ * the plan that paused. */
+void rollout_plan_sha(const struct plan *p, char hex[65]);
+/* The plan of a paused rollout, rebuilt from its pre-rollout state as
+ * deploy built it. -1 with err (ML_EXIT_USAGE) when it is not the plan
+ * that paused (the environment's definition changed meanwhile). */
+int rollout_resume_plan(const struct cfg_env *env,
+			const struct rollout_paused *pz, struct plan *p,
+			struct ml_err *err);
 
 /* Runs the whole thing; returns the exit status. */
 int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,

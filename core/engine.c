@@ -35,6 +35,8 @@ struct run {
 	json_t *journal;
 	double t0, first_unload, last_ready;
 	long long deadline; /* ms on the monotonic clock; 0 = none */
+	int canary_percent; /* of the last canary weights applied */
+	bool replaying;     /* resume: redoing done steps on paper */
 };
 
 static int *copy_ints(const int *v, size_t n)
@@ -47,6 +49,8 @@ static int *copy_ints(const int *v, size_t n)
 static void emit(struct run *r, size_t index, const struct plan_step *s,
 		 bool undo, int status, double ms, const char *error)
 {
+	if (r->replaying)
+		return;
 	if (status != -2) {
 		json_t *j = json_object();
 		json_object_set_new(j, "step", json_integer((json_int_t)index));
@@ -129,6 +133,8 @@ static int step_forward(struct run *r, const struct plan_step *s,
 	case STEP_WEIGHTS:
 	case STEP_SWITCH:
 		rc = apply_weights(r, s->weights, err);
+		if (rc == 0 && s->canary_percent > 0)
+			r->canary_percent = s->canary_percent;
 		break;
 	case STEP_PREVIEW: {
 		int *w = xcalloc(n + 1, sizeof(*w));
@@ -256,9 +262,21 @@ static void applied_free(struct applied *a, size_t n_nodes_step)
 	free(a->loaded);
 }
 
+/* Whether no node in rotation serves the target version any more. */
+static bool all_on_stable(const struct run *r)
+{
+	for (size_t i = 0; i < r->env->n_nodes; i++)
+		if (r->st->live[i] > 0 && r->st->serving[i] &&
+		    strcmp(r->st->serving[i], r->target->version) == 0)
+			return false;
+	return true;
+}
+
 static void rollback(struct run *r)
 {
 	r->res->rolled_back = r->n_applied > 0;
+	if (all_on_stable(r))
+		r->res->stable_at_ms = now_ms();
 	for (size_t i = r->n_applied; i > 0; i--) {
 		struct applied *a = &r->applied[i - 1];
 		struct ml_err err = ML_ERR_INIT;
@@ -268,6 +286,8 @@ static void rollback(struct run *r)
 		int rc = step_undo(r, a, &err);
 		emit(r, index, a->step, true, rc ? -1 : 0, now_ms() - t,
 		     rc ? err.msg : NULL);
+		if (!r->res->stable_at_ms && all_on_stable(r))
+			r->res->stable_at_ms = now_ms();
 		if (rc) {
 			r->res->rollback_failed = true;
 			size_t len = strlen(r->res->reason);
@@ -275,6 +295,91 @@ static void rollback(struct run *r)
 				 "; rollback failed: %.200s", err.msg);
 		}
 	}
+}
+
+/* Run step i forward with its journal entry; keeps what undoing it
+ * needs. Returns step_forward's result. */
+static int run_step(struct run *r, size_t i, struct ml_err *err)
+{
+	const struct plan_step *s = &r->plan->steps[i];
+	size_t n = r->env->n_nodes;
+	struct applied *a = &r->applied[r->n_applied];
+	a->step = s;
+	a->prev_live = copy_ints(r->st->live, n);
+	a->prev_preview = copy_ints(r->st->preview, n);
+	a->prev_serving = xcalloc(s->n_nodes + 1, sizeof(*a->prev_serving));
+	a->loaded = xcalloc(s->n_nodes + 1, sizeof(*a->loaded));
+	for (size_t k = 0; k < s->n_nodes; k++)
+		a->prev_serving[k] = r->st->serving[s->nodes[k]]
+					     ? xstrdup(r->st->serving[s->nodes[k]])
+					     : NULL;
+	double t = now_ms();
+	emit(r, i + 1, s, false, -2, 0, NULL);
+	int rc = step_forward(r, s, a, err);
+	emit(r, i + 1, s, false, rc == 2 ? 0 : rc, now_ms() - t,
+	     rc && rc != 2 ? err->msg : NULL);
+	/* a failed load may have loaded some nodes: undo it too; an
+	 * analysis that asked for a pause is done */
+	if (rc == 0 || rc == 2 || s->kind == STEP_LOAD)
+		r->n_applied++;
+	else
+		applied_free(a, s->n_nodes);
+	return rc;
+}
+
+/* Replay: every operation succeeds and touches nothing. */
+static int nop_load(void *ctx, const size_t *nodes, size_t n,
+		    const struct rstate_release *rel, bool *done,
+		    struct ml_err *err)
+{
+	(void)ctx, (void)nodes, (void)rel, (void)err;
+	for (size_t i = 0; done && i < n; i++)
+		done[i] = true;
+	return 0;
+}
+
+static int nop_unload(void *ctx, const size_t *nodes, size_t n,
+		      const char *model, const char *version, struct ml_err *err)
+{
+	(void)ctx, (void)nodes, (void)n, (void)model, (void)version, (void)err;
+	return 0;
+}
+
+static int nop_wait_ready(void *ctx, const size_t *nodes, size_t n,
+			  const char *model, const char *version,
+			  long long timeout_ms, struct ml_err *err)
+{
+	(void)ctx, (void)nodes, (void)n, (void)model, (void)version;
+	(void)timeout_ms, (void)err;
+	return 0;
+}
+
+static int nop_weights(void *ctx, const int *weights, struct ml_err *err)
+{
+	(void)ctx, (void)weights, (void)err;
+	return 0;
+}
+
+static int nop_smoke(void *ctx, const size_t *nodes, size_t n,
+		     const char *version, struct ml_err *err)
+{
+	(void)ctx, (void)nodes, (void)n, (void)version, (void)err;
+	return 0;
+}
+
+static int nop_analyse(void *ctx, const struct plan_step *step,
+		       long long until_ms, struct ml_err *err)
+{
+	(void)ctx, (void)step, (void)until_ms, (void)err;
+	return 0;
+}
+
+static struct engine_ops replay_ops(void)
+{
+	struct engine_ops o = { NULL,	     nop_load,	  nop_unload,
+				nop_wait_ready, nop_weights, nop_weights,
+				nop_smoke,      nop_analyse };
+	return o;
 }
 
 int engine_run(const struct cfg_env *env, const struct plan *p,
@@ -295,48 +400,75 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 		r.saved[i] = st->live[i];
 
 	int exit_code = ML_EXIT_OK;
-	for (size_t i = 0; i < p->n_steps; i++) {
+	size_t start = o->resume_at < p->n_steps ? o->resume_at : p->n_steps;
+	if (start) {
+		/* the steps an earlier run did, on paper: the journal and the
+		 * state end where that run stopped */
+		struct engine_ops nop = replay_ops();
+		r.ops = &nop;
+		r.replaying = true;
+		for (size_t i = 0; i < start; i++) {
+			struct ml_err err = ML_ERR_INIT;
+			if (p->steps[i].kind != STEP_PAUSE)
+				run_step(&r, i, &err);
+		}
+		r.replaying = false;
+		r.ops = ops;
+		r.first_unload = r.last_ready = 0;
+		res->steps_done = start;
+		if (o->abort_reason) {
+			exit_code = ML_EXIT_CHECK_FAILED;
+			snprintf(res->reason, sizeof(res->reason), "%.500s",
+				 o->abort_reason);
+		}
+	}
+	for (size_t i = start; i < p->n_steps && exit_code == ML_EXIT_OK; i++) {
 		const struct plan_step *s = &p->steps[i];
 		struct ml_err err = ML_ERR_INIT;
 		if (s->kind == STEP_PAUSE) {
 			exit_code = ML_EXIT_PAUSED;
+			res->paused_at = i;
 			snprintf(res->reason, sizeof(res->reason), "%.400s", s->text);
 			break;
 		}
 		if (r.deadline && (long long)now_ms() >= r.deadline) {
 			exit_code = ML_EXIT_CHECK_FAILED;
 			res->timed_out = true;
-			snprintf(res->reason, sizeof(res->reason),
-				 "the rollout did not finish within --timeout "
-				 "(%lld ms); stopped before step %zu (%.200s)",
-				 o->timeout_ms, i + 1, s->text);
+			if (p->strategy == CFG_STRAT_CANARY && r.canary_percent > 0)
+				snprintf(res->reason, sizeof(res->reason),
+					 "canary aborted at %d%%: not finished "
+					 "within --timeout (%lld ms); stopped "
+					 "before step %zu (%.200s)",
+					 r.canary_percent, o->timeout_ms, i + 1,
+					 s->text);
+			else
+				snprintf(res->reason, sizeof(res->reason),
+					 "the rollout did not finish within "
+					 "--timeout (%lld ms); stopped before step "
+					 "%zu (%.200s)",
+					 o->timeout_ms, i + 1, s->text);
 			break;
 		}
-		struct applied *a = &r.applied[r.n_applied];
-		a->step = s;
-		a->prev_live = copy_ints(st->live, env->n_nodes);
-		a->prev_preview = copy_ints(st->preview, env->n_nodes);
-		a->prev_serving = xcalloc(s->n_nodes + 1, sizeof(*a->prev_serving));
-		a->loaded = xcalloc(s->n_nodes + 1, sizeof(*a->loaded));
-		for (size_t k = 0; k < s->n_nodes; k++)
-			a->prev_serving[k] = st->serving[s->nodes[k]]
-						     ? xstrdup(st->serving[s->nodes[k]])
-						     : NULL;
-		double t = now_ms();
-		emit(&r, i + 1, s, false, -2, 0, NULL);
-		int rc = step_forward(&r, s, a, &err);
-		emit(&r, i + 1, s, false, rc, now_ms() - t, rc ? err.msg : NULL);
-		/* a failed load may have loaded some nodes: undo it too */
-		if (rc == 0 || s->kind == STEP_LOAD)
-			r.n_applied++;
-		else
-			applied_free(a, s->n_nodes);
-		res->steps_done = i + (rc == 0);
+		int rc = run_step(&r, i, &err);
+		res->steps_done = i + (rc == 0 || rc == 2);
+		if (rc == 2 && s->kind == STEP_ANALYSE) {
+			/* the analysis asks for a person: pause after it */
+			exit_code = ML_EXIT_PAUSED;
+			res->paused_at = i;
+			snprintf(res->reason, sizeof(res->reason), "%.500s", err.msg);
+			break;
+		}
 		if (rc) {
 			exit_code = rc > 0 ? ML_EXIT_CHECK_FAILED
 					   : (err.code ? err.code : ML_EXIT_OPERATIONAL);
-			snprintf(res->reason, sizeof(res->reason), "step %zu (%.160s): %.300s",
-				 i + 1, s->text, err.msg);
+			if (s->kind == STEP_ANALYSE && rc > 0)
+				/* the analysis' own line says where and why */
+				snprintf(res->reason, sizeof(res->reason), "%.500s",
+					 err.msg);
+			else
+				snprintf(res->reason, sizeof(res->reason),
+					 "step %zu (%.160s): %.300s", i + 1, s->text,
+					 err.msg);
 			break;
 		}
 	}
@@ -357,6 +489,7 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 	if (p->strategy == CFG_STRAT_RECREATE && r.first_unload && r.last_ready)
 		res->downtime_ms = r.last_ready - r.first_unload;
 	res->exit_code = exit_code;
+	res->canary_percent = r.canary_percent;
 	res->duration_s = (now_ms() - r.t0) / 1000.0;
 	char *j = json_dumps(r.journal, JSON_COMPACT);
 	res->journal_json = xstrdup(j);

@@ -41,7 +41,9 @@ struct engine_ops {
 	int (*smoke)(void *ctx, const size_t *nodes, size_t n,
 		     const char *version, struct ml_err *err);
 	/* A canary step's pause: analyse canary vs stable for step->pause_ms
-	 * (or until the deadline). */
+	 * (or until the deadline). Besides 0 and 1 it may return 2: the
+	 * analysis wants a person (no_data: pause); the run then pauses
+	 * after this step as at a manual pause. */
 	int (*analyse)(void *ctx, const struct plan_step *step,
 		       long long until_ms, struct ml_err *err);
 };
@@ -67,6 +69,14 @@ struct engine_result {
 	double downtime_ms; /* recreate: first unload to last ready; else 0 */
 	size_t steps_done;
 	char *journal_json; /* [{step, kind, text, ms, ok, undo}] (owned) */
+	/* PAUSED: the 0-based index of the step the run stopped at (a
+	 * manual pause step, or the analyse step that asked for a person);
+	 * a resumed run starts at paused_at + 1. */
+	size_t paused_at;
+	int canary_percent; /* the canary's share when the run stopped */
+	/* rollback: now_ms() when no node with live weight served the target
+	 * version any more (all traffic on the stable release); 0 = never */
+	double stable_at_ms;
 };
 
 struct engine_opts {
@@ -74,6 +84,15 @@ struct engine_opts {
 	long long ready_timeout_ms; /* per wait-ready step; 0 = 60 s */
 	engine_progress_fn progress;
 	void *progress_payload;
+	/* Resume a paused run (`mlctl continue` / `abort`): steps before
+	 * resume_at were done by an earlier run. They are replayed on `st`
+	 * (the state from before that run) without touching anything, so the
+	 * journal a rollback needs is complete; the run goes on at
+	 * resume_at. 0 = a fresh run. */
+	size_t resume_at;
+	/* With resume_at: roll back right after the replay, with this reason
+	 * (`mlctl abort`); NULL = go on. */
+	const char *abort_reason;
 };
 
 /* Run `p` for `target` on env. `st` is the state before and, on return,

@@ -1,8 +1,12 @@
 /* engine_ops.c — the engine's operations on real nodes (core/node) and a
- * real router (core/router): what `deploy`, `rollback` and `continue` run. */
+ * real router (core/router): what `deploy`, `rollback`, `continue` and
+ * `abort` run. Canary analysis is core/analysis's; its live lines go to
+ * stderr from here. */
 #include "engine_ops.h"
+#include "analysis.h"
 #include "exitcode.h"
 #include "node.h"
+#include "out.h"
 #include "router.h"
 #include "smoke.h"
 #include "util.h"
@@ -165,22 +169,49 @@ static int op_smoke(void *ctx, const size_t *nodes, size_t n,
 	return rc;
 }
 
-/* A canary pause: wait, watching that the canary nodes stay ready. The
- * metrics comparison of canary and stable is the analysis module's. */
+static void analysis_line(const char *line, void *payload)
+{
+	(void)payload;
+	if (out_live())
+		fputs("\033[K", stderr); /* over a live progress line */
+	out_progress("%s", line);
+}
+
+/* A canary step's pause: analysis of canary vs stable (core/analysis). */
 static int op_analyse(void *ctx, const struct plan_step *s, long long until_ms,
 		      struct ml_err *err)
 {
 	struct engine_real *e = ctx;
-	while ((long long)now_ms() < until_ms) {
-		long long left = until_ms - (long long)now_ms();
-		long long nap = left < 250 ? left : 250;
-		struct timespec ts = { nap / 1000, (nap % 1000) * 1000000L };
-		nanosleep(&ts, NULL);
-		if (e->rel && op_wait_ready(ctx, s->nodes, s->n_nodes, e->rel->model,
-					    e->rel->version, 2000, err))
-			return 1;
+	const char *model = e->target ? e->target->model
+				      : e->rel ? e->rel->model : NULL;
+	const char *version = e->target ? e->target->version
+					: e->rel ? e->rel->version : NULL;
+	if (!model || !version)
+		return ml_err_set(err, ML_EXIT_OPERATIONAL,
+				  "canary analysis: no target release");
+	if (!e->an) {
+		e->an = analysis_new(e->env, e->rel, model, version);
+		if (e->prior_analysis)
+			analysis_set_prior(e->an, e->prior_analysis);
 	}
-	return 0;
+	/* the canary step's number: analyse and pause steps up to this one */
+	int number = 0;
+	for (size_t i = 0; e->plan && i < e->plan->n_steps; i++) {
+		const struct plan_step *p = &e->plan->steps[i];
+		number += p->kind == STEP_ANALYSE || p->kind == STEP_PAUSE;
+		if (p == s)
+			break;
+	}
+	/* a deadline that cuts the pause short: its end is not judged */
+	bool whole = until_ms >= (long long)now_ms() + s->pause_ms - 100;
+	return analysis_run_step(e->an, s->nodes, s->n_nodes, s->canary_percent,
+				 number, until_ms, whole, analysis_line, NULL, err);
+}
+
+void engine_real_release(struct engine_real *e)
+{
+	analysis_free(e->an);
+	e->an = NULL;
 }
 
 void engine_real_ops(struct engine_real *e, struct engine_ops *ops)

@@ -5,13 +5,26 @@
 
 #include "config.h"
 #include "engine.h"
+#include "rstate.h"
+
+struct analysis;
 
 struct engine_real {
 	const struct cfg_env *env;
 	const char *run_dir;           /* <state>/run/<env> */
-	const struct cfg_release *rel; /* the target release (smoke cases) */
+	const struct cfg_release *rel; /* the manifest at hand (smoke cases,
+					  analysis traffic), or NULL */
+	/* canary analysis (op_analyse): */
+	const struct rstate_release *target; /* what is rolled out */
+	const struct plan *plan;       /* to number the canary steps */
+	const char *prior_analysis;    /* intervals of an earlier (paused)
+					  run, a JSON array text, or NULL */
+	struct analysis *an;           /* made by the first analyse step;
+					  read it before engine_real_release */
 };
 
 void engine_real_ops(struct engine_real *e, struct engine_ops *ops);
+/* Free what the ops made (the analysis; waits for its traffic). */
+void engine_real_release(struct engine_real *e);
 
 #endif

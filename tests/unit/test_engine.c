@@ -24,7 +24,7 @@ struct sim {
 	int live[MAXN], preview[MAXN];
 	int loads, fail_load_at; /* fail the Nth load call (1-based), 0 = never */
 	int unloads, fail_unload_at;
-	bool smoke_fails, analysis_fails;
+	bool smoke_fails, analysis_fails, analysis_pauses;
 	int all_zero_seen;
 };
 
@@ -139,6 +139,10 @@ static int sim_analyse(void *ctx, const struct plan_step *st, long long until,
 	(void)st;
 	(void)until;
 	struct sim *s = ctx;
+	if (s->analysis_pauses) {
+		ml_err_set(err, ML_EXIT_PAUSED, "canary paused at 10%%: no data");
+		return 2;
+	}
 	if (s->analysis_fails) {
 		ml_err_set(err, ML_EXIT_CHECK_FAILED, "error rate 2.0%% vs 0.0%%");
 		return 1;
@@ -410,6 +414,155 @@ Test(engine, recreate_measures_its_downtime)
 	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OK);
 	cr_assert_geq(res.downtime_ms, 0);
 	assert_cluster_on(&s, &st, "2.0.0");
+	engine_result_release(&res);
+	rstate_release(&st);
+	cfg_env_free(env);
+}
+
+/* ---- pause, resume and abort (mlctl continue / abort) ------------------ */
+
+/* Deploy `version` with a manual pause (or a pausing analysis), keeping
+ * the plan and the state from before, as the pause record does. */
+static int deploy_keep(struct cfg_env *env, struct sim *s, struct rstate *st,
+		       struct rstate *pre, struct plan *p, const char *version,
+		       struct engine_result *res)
+{
+	struct strategy_opts so;
+	strategy_opts_for(env, -1, &so);
+	struct rollout_state view = rstate_view(st);
+	struct cfg_release rel;
+	memset(&rel, 0, sizeof(rel));
+	rel.version = (char *)version;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(strategy_plan(&so, &view, &rel, p, &err), 0, "%s", err.msg);
+	rstate_copy(pre, st);
+	struct rstate_release target;
+	rel_init(&target, version);
+	struct engine_ops ops = sim_ops(s);
+	struct engine_opts o = { 0 };
+	int rc = engine_run(env, p, &target, st, &ops, &o, res);
+	rstate_release_free(&target);
+	return rc;
+}
+
+static int resume(struct cfg_env *env, struct sim *s, const struct rstate *pre,
+		  const struct plan *p, size_t at, const char *abort_reason,
+		  const char *version, struct rstate *st, struct engine_result *res)
+{
+	rstate_copy(st, pre);
+	struct rstate_release target;
+	rel_init(&target, version);
+	struct engine_ops ops = sim_ops(s);
+	struct engine_opts o = { 0 };
+	o.resume_at = at;
+	o.abort_reason = abort_reason;
+	int rc = engine_run(env, p, &target, st, &ops, &o, res);
+	rstate_release_free(&target);
+	return rc;
+}
+
+Test(engine, continue_after_a_manual_pause_finishes_the_canary)
+{
+	struct cfg_env *env = make_env(
+		4, "{ type: canary, steps: [ { weight: 10, pause: manual }, "
+		   "{ weight: 50, pause: 1s } ] }");
+	struct sim s;
+	struct rstate st, pre, st2;
+	struct plan p;
+	start_on_v1(&s, &st, env);
+	struct engine_result res;
+	cr_assert_eq(deploy_keep(env, &s, &st, &pre, &p, "2.0.0", &res),
+		     ML_EXIT_PAUSED);
+	cr_assert_eq(p.steps[res.paused_at].kind, STEP_PAUSE);
+	cr_assert_eq(res.canary_percent, 10);
+	int loads = s.loads;
+	engine_result_release(&res);
+	/* a later process resumes: the steps done are replayed, not redone */
+	cr_assert_eq(resume(env, &s, &pre, &p, res.paused_at + 1, NULL, "2.0.0",
+			    &st2, &res),
+		     ML_EXIT_OK, "%s", res.reason);
+	cr_assert_eq(s.loads, loads + 2, "only the stable nodes load (2 waves)");
+	assert_cluster_on(&s, &st2, "2.0.0");
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(s.live[i], 1);
+	cr_assert_str_eq(st2.release.version, "2.0.0");
+	engine_result_release(&res);
+	rstate_release(&st);
+	rstate_release(&st2);
+	rstate_release(&pre);
+	plan_release(&p);
+	cfg_env_free(env);
+}
+
+Test(engine, abort_after_a_pause_undoes_the_steps_of_the_earlier_run)
+{
+	struct cfg_env *env = make_env(
+		4, "{ type: canary, steps: [ { weight: 10, pause: manual } ] }");
+	struct sim s;
+	struct rstate st, pre, st2;
+	struct plan p;
+	start_on_v1(&s, &st, env);
+	struct engine_result res;
+	cr_assert_eq(deploy_keep(env, &s, &st, &pre, &p, "2.0.0", &res),
+		     ML_EXIT_PAUSED);
+	cr_assert_str_eq(serving(&s, 3), "2.0.0");
+	size_t at = res.paused_at + 1;
+	engine_result_release(&res);
+	cr_assert_eq(resume(env, &s, &pre, &p, at, "aborted by a person", "2.0.0",
+			    &st2, &res),
+		     ML_EXIT_CHECK_FAILED);
+	cr_assert(res.rolled_back);
+	cr_assert_not(res.rollback_failed, "%s", res.reason);
+	cr_assert_str_eq(res.reason, "aborted by a person");
+	cr_assert_gt(res.stable_at_ms, 0);
+	assert_cluster_on(&s, &st2, "1.0.0");
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(s.live[i], 1);
+	engine_result_release(&res);
+	rstate_release(&st);
+	rstate_release(&st2);
+	rstate_release(&pre);
+	plan_release(&p);
+	cfg_env_free(env);
+}
+
+Test(engine, an_analysis_asking_for_a_person_pauses_after_its_step)
+{
+	struct cfg_env *env = make_env(
+		4, "{ type: canary, steps: [ { weight: 10, pause: 1s }, "
+		   "{ weight: 50, pause: 1s } ] }");
+	struct sim s;
+	struct rstate st, pre;
+	struct plan p;
+	start_on_v1(&s, &st, env);
+	s.analysis_pauses = true;
+	struct engine_result res;
+	cr_assert_eq(deploy_keep(env, &s, &st, &pre, &p, "2.0.0", &res),
+		     ML_EXIT_PAUSED);
+	cr_assert_eq(p.steps[res.paused_at].kind, STEP_ANALYSE);
+	cr_assert_eq(res.steps_done, res.paused_at + 1);
+	cr_assert(strstr(res.reason, "no data"), "%s", res.reason);
+	cr_assert_not(res.rolled_back);
+	engine_result_release(&res);
+	rstate_release(&st);
+	rstate_release(&pre);
+	plan_release(&p);
+	cfg_env_free(env);
+}
+
+Test(engine, a_failed_analysis_reason_is_the_analysis_line_and_timed)
+{
+	struct cfg_env *env = make_env(
+		4, "{ type: canary, steps: [ { weight: 10, pause: 1s } ] }");
+	struct sim s;
+	struct rstate st;
+	start_on_v1(&s, &st, env);
+	s.analysis_fails = true;
+	struct engine_result res;
+	cr_assert_eq(deploy(env, &s, &st, "2.1.0", &res), ML_EXIT_CHECK_FAILED);
+	cr_assert_str_eq(res.reason, "error rate 2.0% vs 0.0%");
+	cr_assert_gt(res.stable_at_ms, 0, "all traffic back on stable is timed");
+	cr_assert_eq(res.canary_percent, 10);
 	engine_result_release(&res);
 	rstate_release(&st);
 	cfg_env_free(env);

@@ -1,0 +1,160 @@
+/* cmd_continue.c — `mlctl continue --env E [--full --reason TEXT]
+ * [--timeout D]`: resume a canary paused for a person (a `pause: manual`
+ * step, or analysis with `no_data: pause`) at the step after the pause.
+ * `--full` skips the remaining canary steps and rolls the release onto
+ * every node at once; the reason and who gave it go to the ledger. The
+ * plan is rebuilt from the state recorded before the rollout began, so it
+ * is the plan that paused (rollout.h). */
+#include "cli.h"
+#include "common.h"
+#include "ledger.h"
+#include "lock.h"
+#include "opts.h"
+#include "rollout.h"
+#include "rstate.h"
+#include "strategy.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct cmd_help cmd_continue_help = {
+	"continue", "resume a paused canary",
+	"  mlctl continue --env E [--full --reason TEXT] [--timeout D]",
+	"  --env E           the environment with the paused rollout\n"
+	"  --full            skip the remaining canary steps: roll the release\n"
+	"                    onto every node now (needs --reason)\n"
+	"  --reason TEXT     why, recorded in the ledger with who said so\n"
+	"  --timeout D       give up, roll back and exit 1 after D (default 10m)",
+};
+
+/* Whether a step belongs to the canary phase: its weights, analyses and
+ * pauses (the rolling phase and the final equal weights come after). */
+static bool canary_step(const struct plan_step *s)
+{
+	return s->kind == STEP_ANALYSE || s->kind == STEP_PAUSE ||
+	       (s->kind == STEP_WEIGHTS && s->canary_percent > 0);
+}
+
+/* --full: drop the canary steps from `from` on; returns how many. */
+static size_t drop_canary_steps(struct plan *p, size_t from)
+{
+	size_t w = from, dropped = 0;
+	for (size_t i = from; i < p->n_steps; i++) {
+		struct plan_step *s = &p->steps[i];
+		if (canary_step(s)) {
+			free(s->nodes);
+			free(s->weights);
+			free(s->version);
+			free(s->text);
+			dropped++;
+			continue;
+		}
+		p->steps[w++] = *s;
+	}
+	p->n_steps = w;
+	return dropped;
+}
+
+int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
+{
+	const char *env_name = NULL, *reason = NULL, *timeout = NULL, *pos[1];
+	bool full = false;
+	const struct cli_opt opts[] = {
+		{ "--env", "-e", &env_name, NULL },
+		{ "--full", NULL, NULL, &full },
+		{ "--reason", NULL, &reason, NULL },
+		{ "--timeout", NULL, &timeout, NULL },
+		{ 0 },
+	};
+	int n = cli_parse("continue", argc, argv, opts, pos, 0);
+	if (n < 0)
+		return ML_EXIT_USAGE;
+	if (!env_name)
+		return cli_usage_error("continue", "--env E is required");
+	if (full && (!reason || !*reason))
+		return cli_usage_error("continue", "--full skips the remaining "
+						   "canary steps: say why with "
+						   "--reason TEXT");
+	long long timeout_ms = 600000;
+	if (timeout && (cfg_parse_duration(timeout, &timeout_ms) || timeout_ms <= 0))
+		return cli_usage_error("continue", "--timeout takes a duration like "
+						   "90s or 10m, not '%s'",
+				       timeout);
+
+	struct project proj = { 0 };
+	struct cfg_env *env = NULL;
+	struct ledger *ledger = NULL;
+	struct lock *lk = NULL;
+	struct rollout_paused *pz = NULL;
+	struct cfg_release *rel = NULL;
+	struct rstate st = { 0 };
+	struct plan p = { 0 };
+	struct ml_err err = ML_ERR_INIT;
+	char *full_reason = NULL;
+	int rc = cli_load_env("continue", env_name, &proj, &env);
+	if (rc)
+		goto out;
+	if ((rc = cli_open_ledger(ctx, true, &ledger)))
+		goto out;
+	if (lock_acquire(ctx->state_dir, env->name, "continue", &lk, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (rollout_paused_load(ledger, env, &pz, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (!pz) {
+		rc = cli_usage_error("continue", "%s has no paused rollout to "
+						 "continue",
+				     env->name);
+		goto out;
+	}
+	/* the manifest as deployed, for the analysis' traffic and smoke */
+	if (pz->target.manifest_path && path_is_file(pz->target.manifest_path)) {
+		struct ml_diags d = ML_DIAGS_INIT;
+		if (cfg_release_load(pz->target.manifest_path, &rel, &d) == 0 &&
+		    (strcmp(rel->version, pz->target.version) != 0 ||
+		     strcmp(rel->sha256, pz->target.sha256) != 0)) {
+			cfg_release_free(rel);
+			rel = NULL;
+		}
+		ml_diags_release(&d);
+	}
+	if (!rel)
+		out_warn("the manifest of %s %s is not at hand as deployed (%s); "
+			 "analysis runs without traffic of its own",
+			 pz->target.model, pz->target.version,
+			 pz->target.manifest_path ? pz->target.manifest_path : "?");
+	if (rollout_resume_plan(env, pz, &p, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (full) {
+		size_t k = drop_canary_steps(&p, pz->resume_at);
+		full_reason = xasprintf("continued with --full by %s@%s at %d%% "
+					"(%zu canary step%s skipped): %s",
+					lk->holder.user, lk->holder.host,
+					pz->canary_percent, k, k == 1 ? "" : "s",
+					reason);
+	}
+	rstate_copy(&st, &pz->pre);
+	struct rollout_req req = { LEDGER_ACTION_CONTINUE, env, rel, &pz->target,
+				   pz->manifest, pz->manifest_len, pz->cli_strategy,
+				   timeout_ms, reason, false };
+	req.resume = pz;
+	req.full_reason = full_reason;
+	rc = rollout_run(ctx, ledger, &st, &p, &req);
+out:
+	free(full_reason);
+	plan_release(&p);
+	if (st.serving)
+		rstate_release(&st);
+	cfg_release_free(rel);
+	rollout_paused_free(pz);
+	lock_release(lk);
+	ledger_free(ledger);
+	project_release(&proj);
+	return rc;
+}
