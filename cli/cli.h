@@ -34,6 +34,7 @@ struct cmd_help {
 	X(continue)                                                     \
 	X(deploy)                                                       \
 	X(down)                                                         \
+	X(gate)                                                         \
 	X(help)                                                         \
 	X(history)                                                      \
 	X(load)                                                         \

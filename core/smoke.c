@@ -92,6 +92,16 @@ int smoke_run(const struct cfg_release *rel, const struct smoke_target *targets,
 	      const char *bearer_token, struct smoke_report *out,
 	      struct ml_err *err)
 {
+	return smoke_run_retry(rel, targets, n_targets, version, timeout_ms,
+			       bearer_token, 0, out, err);
+}
+
+int smoke_run_retry(const struct cfg_release *rel,
+		    const struct smoke_target *targets, size_t n_targets,
+		    const char *version, long long timeout_ms,
+		    const char *bearer_token, int retries,
+		    struct smoke_report *out, struct ml_err *err)
+{
 	memset(out, 0, sizeof(*out));
 	size_t n_cases = rel->checks.smoke.n_cases;
 	if (n_cases == 0)
@@ -118,6 +128,9 @@ int smoke_run(const struct cfg_release *rel, const struct smoke_target *targets,
 			r->body_len = strlen(bodies[c]);
 			r->timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
 			r->bearer_token = bearer_token;
+			r->retries = retries;
+			r->idempotent = true; /* inference has no side effect */
+			r->backoff_ms = 20;
 		}
 	double t0 = now_ms();
 	http_batch(reqs, resps, n);
@@ -131,6 +144,7 @@ int smoke_run(const struct cfg_release *rel, const struct smoke_target *targets,
 			ck->target = xstrdup(targets[t].name);
 			ck->case_index = c;
 			ck->ms = resps[i].elapsed_ms;
+			ck->attempts = resps[i].attempts;
 			ck->reason = judge(&rel->checks.smoke.cases[c], &resps[i], version);
 			ck->ok = ck->reason == NULL;
 			out->failed += !ck->ok;

@@ -23,6 +23,7 @@ struct smoke_check {
 	bool ok;
 	double ms;
 	char *reason;   /* owned; NULL when ok */
+	int attempts;   /* requests sent for this check (retries included) */
 };
 
 struct smoke_report {
@@ -39,6 +40,14 @@ int smoke_run(const struct cfg_release *rel, const struct smoke_target *targets,
 	      size_t n_targets, const char *version, long long timeout_ms,
 	      const char *bearer_token, struct smoke_report *out,
 	      struct ml_err *err);
+/* smoke_run with up to `retries` more attempts of a case whose answer was
+ * a 5xx or whose connection failed (the smoke gate retries once: an
+ * occasional error is the load gate's to measure). */
+int smoke_run_retry(const struct cfg_release *rel,
+		    const struct smoke_target *targets, size_t n_targets,
+		    const char *version, long long timeout_ms,
+		    const char *bearer_token, int retries,
+		    struct smoke_report *out, struct ml_err *err);
 void smoke_report_release(struct smoke_report *r);
 /* "eta: 0.3 is above max 0.2 on prod-1 (case 1)" — the first failure. */
 const char *smoke_first_failure(const struct smoke_report *r);
