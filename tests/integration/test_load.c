@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -67,6 +68,28 @@ static size_t count_lines(const char *s)
 	for (; *s; s++)
 		n += *s == '\n';
 	return n;
+}
+
+/* Remove a directory tree this test made (no symlinks followed). */
+static void rm_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			char *sub = fmt("%s/%s", path, de->d_name);
+			struct stat st;
+			if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+				rm_tree(sub);
+			else
+				unlink(sub);
+			free(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
 }
 
 /* A port nothing listens on right now. */
@@ -222,10 +245,18 @@ static void nginx_start(void)
 		  proc_slurp(fmt("%s/logs/error.log", g_dir)));
 }
 
+static void tmp_done(void)
+{
+	if (g_dir[0])
+		rm_tree(g_dir);
+	g_dir[0] = '\0';
+}
+
 static void nginx_stop(void)
 {
 	if (g_nginx.pid)
 		proc_stop(&g_nginx, SIGTERM, 3000);
+	tmp_done();
 }
 
 static char *url(const char *path) { return fmt("http://127.0.0.1:%d%s", g_port, path); }
@@ -442,7 +473,7 @@ static void tmp_only(void)
 	snprintf(g_dir, sizeof(g_dir), "%s", tmpl);
 }
 
-TestSuite(load_down, .init = tmp_only, .timeout = 30);
+TestSuite(load_down, .init = tmp_only, .fini = tmp_done, .timeout = 30);
 
 Test(load_down, a_closed_port_gives_connect_errors_and_exit_3)
 {
@@ -536,6 +567,7 @@ static void ms_fini(void)
 	for (int i = 0; i < MAX_NODES; i++)
 		if (g_ms[i].pid)
 			proc_stop(&g_ms[i], SIGTERM, 3000);
+	tmp_done();
 }
 
 /* A release of model "eta" at `version`, with extra model lines (faults). */
