@@ -33,6 +33,46 @@ for env in dev test staging prod; do
     $MLCTL --quiet deploy $R/release-1.0.0.yaml --env $env
 done
 
+# ---- gates (mlctl gate) --------------------------------------------------
+# Every deploy of 2.0.0 and 2.1.0 to test and staging is followed by that
+# environment's gates (test: unit, integration; staging: smoke, load,
+# acceptance), with JUnit XML and the load report under $STATE/gates.
+# 2.1.0 passes test's gates (it keeps its contract) and fails staging's
+# load and acceptance gates, which marks it rejected there; staging then
+# rolls back to 2.0.0. The load gate runs 5 s (the release's duration).
+GATES="$STATE/gates"
+mkdir -p "$GATES"
+gate() { # gate VERSION ENV EXPECTED-EXIT
+    rc=0
+    $MLCTL gate $R/release-$1.yaml --env $2 --junit "$GATES/$2-$1.xml" || rc=$?
+    if [ "$rc" != "$3" ]; then
+        echo "demo: mlctl gate $1 in $2 exited $rc, expected $3" >&2
+        exit 1
+    fi
+}
+
+step "eta 2.0.0 to test, then test's gates (unit, integration)"
+$MLCTL --quiet deploy $R/release-2.0.0.yaml --env test
+gate 2.0.0 test 0
+
+step "eta 2.0.0 to staging (rolling), then staging's gates (smoke, load, acceptance)"
+$MLCTL --quiet deploy $R/release-2.0.0.yaml --env staging
+gate 2.0.0 staging 0
+
+step "eta 2.1.0 to test: unit and integration pass (it keeps its contract)"
+$MLCTL --quiet deploy $R/release-2.1.0.yaml --env test
+gate 2.1.0 test 0
+
+step "eta 2.1.0 to staging: smoke passes, load and acceptance fail (exit 1)"
+$MLCTL --quiet deploy $R/release-2.1.0.yaml --env staging
+gate 2.1.0 staging 1
+
+step "staging: roll back to the last good release (2.0.0)"
+$MLCTL rollback --env staging
+$MLCTL history --env staging
+echo "JUnit XML and load reports: $GATES"
+# ---- end of gates --------------------------------------------------------
+
 step "background traffic through prod's router (bounded: 200 req/s for 25 s)"
 $MLCTL load --env prod --release $R/release-2.0.0.yaml --rate 200 \
     --duration 25s --quiet --output json > "$STATE/traffic.json" 2>"$STATE/traffic.err" &
