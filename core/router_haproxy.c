@@ -419,31 +419,72 @@ static const struct hap_server *find_row(const struct hap_server *rows,
 	return NULL;
 }
 
-/* A `set ...` command: haproxy answers nothing (or a blank line) when it
- * did it, else a message saying why not. */
-static int set_cmd(const char *sock, struct ml_err *err, const char *fmt, ...)
+/* `set ...` commands, sent in batches: several commands joined with `;`
+ * on one connection (haproxy runs them in order). haproxy answers a blank
+ * line for each command it did, else a message saying why not. A batch is
+ * flushed before it would pass HAP_BATCH_MAX bytes, so a command line
+ * stays well inside haproxy's buffer. */
+#define HAP_BATCH_MAX 8000
+
+struct hap_batch {
+	const char *sock;
+	struct sbuf cmds;
+	size_t *at; /* where each command starts in cmds */
+	size_t n, cap;
+};
+
+/* Send the batch; an error names the first command haproxy refused (each
+ * command's answer ends with a blank line; one it did answers only that). */
+static int batch_flush(struct hap_batch *b, struct ml_err *err)
+{
+	if (!b->n)
+		return 0;
+	char *ans = NULL;
+	int rc = hap_command(b->sock, b->cmds.s, &ans, err);
+	const char *c = ans;
+	for (size_t i = 0; rc == 0 && i < b->n && c && *c; i++) {
+		const char *end = strstr(c, "\n\n");
+		size_t len = end ? (size_t)(end - c) : strlen(c);
+		if (*c == '\n') { /* a blank line: done */
+			c++;
+			continue;
+		}
+		size_t cl = (i + 1 < b->n ? b->at[i + 1] - 1 : b->cmds.len) - b->at[i];
+		char *msg = xasprintf("%.*s", (int)len, c);
+		for (char *m = msg; *m; m++)
+			if (*m == '\n')
+				*m = ' ';
+		rc = ml_err_set(err, ML_EXIT_OPERATIONAL, "%.*s: %s", (int)cl,
+				b->cmds.s + b->at[i], msg);
+		free(msg);
+	}
+	free(ans);
+	b->cmds.len = 0;
+	b->n = 0;
+	return rc;
+}
+
+static int set_cmd(struct hap_batch *b, struct ml_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static int set_cmd(const char *sock, struct ml_err *err, const char *fmt, ...)
+static int set_cmd(struct hap_batch *b, struct ml_err *err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	char *cmd = xvasprintf(fmt, ap);
 	va_end(ap);
-	char *ans = NULL;
-	int rc = hap_command(sock, cmd, &ans, err);
+	int rc = 0;
+	if (b->n && b->cmds.len + 1 + strlen(cmd) > HAP_BATCH_MAX)
+		rc = batch_flush(b, err);
 	if (rc == 0) {
-		size_t len = strlen(ans);
-		while (len && (ans[len - 1] == '\n' || ans[len - 1] == ' '))
-			ans[--len] = '\0';
-		if (len) {
-			for (char *c = ans; *c; c++)
-				if (*c == '\n')
-					*c = ' ';
-			rc = ml_err_set(err, ML_EXIT_OPERATIONAL, "%s: %s", cmd,
-					ans);
+		if (b->n == b->cap) {
+			b->cap = b->cap ? b->cap * 2 : 64;
+			b->at = xrealloc(b->at, b->cap * sizeof(*b->at));
 		}
+		if (b->n)
+			sb_printf(&b->cmds, ";");
+		b->at[b->n++] = b->cmds.len;
+		sb_printf(&b->cmds, "%s", cmd);
 	}
-	free(ans);
 	free(cmd);
 	return rc;
 }
@@ -473,6 +514,7 @@ static int hap_apply(const struct cfg_env *env, const char *dir, pid_t pid,
 	char *sock = sock_path(dir);
 	int *live = NULL, *prev = NULL;
 	int rc = -1;
+	struct hap_batch batch = { sock, { 0 }, NULL, 0, 0 };
 	if (servers_state(dir, be, &rows, &n, err) < 0)
 		goto out;
 	/* every node is a server; some server keeping traffic is up */
@@ -518,14 +560,17 @@ static int hap_apply(const struct cfg_env *env, const char *dir, pid_t pid,
 		if (w[i] == 0)
 			continue;
 		if (r->uweight != w[i] &&
-		    set_cmd(sock, err, "set server %s/%s weight %d", be, name,
+		    set_cmd(&batch, err, "set server %s/%s weight %d", be, name,
 			    w[i]) < 0)
 			goto out;
 		if ((r->admin_state & (ADMF_FMAINT | ADMF_FDRAIN)) &&
-		    set_cmd(sock, err, "set server %s/%s state ready", be,
+		    set_cmd(&batch, err, "set server %s/%s state ready", be,
 			    name) < 0)
 			goto out;
 	}
+	/* every raise is done before the first server leaves */
+	if (batch_flush(&batch, err) < 0)
+		goto out;
 	/* then lower: servers leaving rotation */
 	for (size_t i = 0; i < env->n_nodes; i++) {
 		const char *name = env->nodes[i].name;
@@ -533,13 +578,15 @@ static int hap_apply(const struct cfg_env *env, const char *dir, pid_t pid,
 		if (w[i] != 0)
 			continue;
 		if (r->uweight != 0 &&
-		    set_cmd(sock, err, "set server %s/%s weight 0", be, name) < 0)
+		    set_cmd(&batch, err, "set server %s/%s weight 0", be, name) < 0)
 			goto out;
 		if (!(r->admin_state & ADMF_FDRAIN) &&
-		    set_cmd(sock, err, "set server %s/%s state drain", be,
+		    set_cmd(&batch, err, "set server %s/%s state drain", be,
 			    name) < 0)
 			goto out;
 	}
+	if (batch_flush(&batch, err) < 0)
+		goto out;
 	/* verify, and read both backends to persist them */
 	free(rows);
 	rows = NULL;
@@ -566,6 +613,8 @@ static int hap_apply(const struct cfg_env *env, const char *dir, pid_t pid,
 		goto out;
 	rc = 0;
 out:
+	free(batch.cmds.s);
+	free(batch.at);
 	free(live);
 	free(prev);
 	free(rows);
