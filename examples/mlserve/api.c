@@ -292,28 +292,28 @@ static void infer(struct api_ctx *c, const struct mhttp_req *q, struct api_resp 
 
 	struct mbuf *b = &c->body;
 	mbuf_reserve(b, 160 + rows * 24);
-	mbuf_adds(b, "{\"model_name\":");
+	mbuf_addlit(b, "{\"model_name\":");
 	mbuf_add_jstr(b, v->model, strlen(v->model));
-	mbuf_adds(b, ",\"model_version\":");
+	mbuf_addlit(b, ",\"model_version\":");
 	mbuf_add_jstr(b, v->version, strlen(v->version));
 	if (c->in.id_tok >= 0) {
 		/* echo the id as sent (already valid JSON string contents) */
 		const struct mjson_tok *t = &c->doc.toks[c->in.id_tok];
-		mbuf_adds(b, ",\"id\":\"");
+		mbuf_addlit(b, ",\"id\":\"");
 		mbuf_add(b, c->doc.src + t->start, t->len);
 		mbuf_addc(b, '"');
 	}
-	mbuf_adds(b, ",\"outputs\":[{\"name\":");
+	mbuf_addlit(b, ",\"outputs\":[{\"name\":");
 	mbuf_add_jstr(b, v->m->output, strlen(v->m->output));
-	mbuf_adds(b, ",\"datatype\":\"FP64\",\"shape\":[");
+	mbuf_addlit(b, ",\"datatype\":\"FP64\",\"shape\":[");
 	mbuf_addu(b, rows);
-	mbuf_adds(b, "],\"data\":[");
+	mbuf_addlit(b, "],\"data\":[");
 	for (size_t i = 0; i < rows; i++) {
 		if (i)
 			mbuf_addc(b, ',');
 		mbuf_add_double(b, c->outv[i]);
 	}
-	mbuf_adds(b, "]}]}");
+	mbuf_addlit(b, "]}]}");
 	ok_json(r);
 delay:
 	r->delay_ms = (unsigned long long)(f->latency_ms > 0 ? f->latency_ms : 0);

@@ -368,6 +368,23 @@ static size_t count_leaves(const struct mjson_doc *d, size_t arr)
 	return n;
 }
 
+/* The bounds test alone: cfg_field_check_number formats its message even
+ * for a good value, so it is only asked for the wording of a violation. */
+static bool bounds_ok(const struct cfg_field *f, double x)
+{
+	if (f->type == CFG_T_INTEGER && x != floor(x))
+		return false;
+	if (f->has_xmin && !(x > f->xmin))
+		return false;
+	if (f->has_min && !(x >= f->min))
+		return false;
+	if (f->has_xmax && !(x < f->xmax))
+		return false;
+	if (f->has_max && !(x <= f->max))
+		return false;
+	return true;
+}
+
 static void row_suffix(char *buf, size_t sz, size_t rows, size_t r)
 {
 	if (rows > 1)
@@ -437,7 +454,7 @@ static int fill_values(const struct contract *c, bool enforce, size_t i, const s
 				return -1;
 			}
 			char rule[200];
-			if (!cfg_field_check_number(f, x, rule, sizeof rule)) {
+			if (!bounds_ok(f, x) && !cfg_field_check_number(f, x, rule, sizeof rule)) {
 				snprintf(msg, msgsz, "input '%s': %s%s", f->name, rule, rs);
 				return -1;
 			}
@@ -590,8 +607,8 @@ int contract_decode(const struct contract *c, bool enforce, const char *output,
 				q = x->next;
 			}
 			char shs[64];
-			fmt_shape(d, (size_t)sh, shs, sizeof shs);
 			if (st->count == 0 || st->count > 2 || (st->count == 2 && dims[1] != 1)) {
+				fmt_shape(d, (size_t)sh, shs, sizeof shs);
 				snprintf(msg, msgsz,
 					 "input '%s': shape %s is not supported (expected [N] or "
 					 "[N,1] for a batch of N rows)",
@@ -599,6 +616,7 @@ int contract_decode(const struct contract *c, bool enforce, const char *output,
 				return -1;
 			}
 			if (prod != leaves) {
+				fmt_shape(d, (size_t)sh, shs, sizeof shs);
 				snprintf(msg, msgsz,
 					 "input '%s': shape %s does not match the %zu value%s in "
 					 "'data'",

@@ -94,13 +94,13 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 		c->cur_header = H_NONE;
 		if (c->field_len < sizeof c->field) {
 			c->field[c->field_len] = 0;
-			if (strcasecmp(c->field, "authorization") == 0) {
+			if (c->field_len == 13 && strcasecmp(c->field, "authorization") == 0) {
 				c->cur_header = H_AUTH;
 				/* a second Authorization header replaces the first */
 				c->req.has_auth = true;
 				c->req.auth[0] = 0;
 				c->req.auth_truncated = false;
-			} else if (strcasecmp(c->field, "expect") == 0) {
+			} else if (c->field_len == 6 && strcasecmp(c->field, "expect") == 0) {
 				c->cur_header = H_EXPECT;
 				c->expect_len = 0;
 			}
@@ -352,27 +352,31 @@ void mhttp_head(struct mbuf *out, int status, const char *ctype, size_t body_len
 		bool close, const char *date, const char *extra)
 {
 	mbuf_reserve(out, 256);
-	mbuf_add(out, "HTTP/1.1 ", 9);
-	mbuf_addu(out, (unsigned)status);
-	mbuf_addc(out, ' ');
-	mbuf_adds(out, mhttp_reason(status));
-	mbuf_add(out, "\r\nServer: mlserve\r\n", 19);
+	if (status == 200) {
+		mbuf_addlit(out, "HTTP/1.1 200 OK\r\nServer: mlserve\r\n");
+	} else {
+		mbuf_addlit(out, "HTTP/1.1 ");
+		mbuf_addu(out, (unsigned)status);
+		mbuf_addc(out, ' ');
+		mbuf_adds(out, mhttp_reason(status));
+		mbuf_addlit(out, "\r\nServer: mlserve\r\n");
+	}
 	if (date) {
-		mbuf_add(out, "Date: ", 6);
+		mbuf_addlit(out, "Date: ");
 		mbuf_adds(out, date);
-		mbuf_add(out, "\r\n", 2);
+		mbuf_addlit(out, "\r\n");
 	}
 	if (ctype) {
-		mbuf_add(out, "Content-Type: ", 14);
+		mbuf_addlit(out, "Content-Type: ");
 		mbuf_adds(out, ctype);
-		mbuf_add(out, "\r\n", 2);
+		mbuf_addlit(out, "\r\n");
 	}
-	mbuf_add(out, "Content-Length: ", 16);
+	mbuf_addlit(out, "Content-Length: ");
 	mbuf_addu(out, body_len);
-	mbuf_add(out, "\r\n", 2);
+	mbuf_addlit(out, "\r\n");
 	if (close)
-		mbuf_add(out, "Connection: close\r\n", 19);
+		mbuf_addlit(out, "Connection: close\r\n");
 	if (extra)
 		mbuf_adds(out, extra);
-	mbuf_add(out, "\r\n", 2);
+	mbuf_addlit(out, "\r\n");
 }

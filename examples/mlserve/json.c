@@ -178,6 +178,58 @@ void mbuf_add_double(struct mbuf *b, double x)
 		}
 		return;
 	}
+	/* Fast path, no printf: the fewest decimals s such that m = round(x *
+	 * 10^s) gives back x as m / 10^s. Both m (< 2^53) and 10^s (s <= 22)
+	 * are exact doubles, so the division is correctly rounded, exactly as
+	 * strtod would read the printed text: the output always round-trips. */
+	double ax = fabs(x);
+	if (ax >= 1e-5 && ax < 1e15) {
+		static const double p10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+					      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+					      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+		for (int s = 1; s <= 22; s++) {
+			double scaled = ax * p10[s];
+			if (scaled >= 9007199254740992.0)
+				break;
+			double m = floor(scaled + 0.5);
+			if (m / p10[s] != ax)
+				continue;
+			unsigned long long mi = (unsigned long long)m;
+			char digits[32];
+			int nd = 0;
+			while (mi) {
+				digits[nd++] = (char)('0' + mi % 10);
+				mi /= 10;
+			}
+			/* drop trailing zeros of the fraction */
+			int lo = 0, frac = s;
+			while (frac > 0 && lo < nd && digits[lo] == '0')
+				lo++, frac--;
+			char out[48];
+			int o = 0;
+			if (x < 0)
+				out[o++] = '-';
+			int intd = nd - s; /* digits before the point */
+			if (intd <= 0) {
+				out[o++] = '0';
+				out[o++] = '.';
+				for (int z = 0; z < -intd; z++)
+					out[o++] = '0';
+				for (int k = nd - 1; k >= lo; k--)
+					out[o++] = digits[k];
+			} else {
+				for (int k = nd - 1; k >= nd - intd; k--)
+					out[o++] = digits[k];
+				if (frac > 0) {
+					out[o++] = '.';
+					for (int k = nd - intd - 1; k >= lo; k--)
+						out[o++] = digits[k];
+				}
+			}
+			mbuf_add(b, out, (size_t)o);
+			return;
+		}
+	}
 	char tmp[40];
 	int n = 0;
 	for (int prec = 15; prec <= 17; prec++) {
@@ -366,6 +418,45 @@ static int parse_number(struct parser *p)
 		}
 		while (q < p->len && s[q] >= '0' && s[q] <= '9')
 			q++;
+	}
+	{
+		/* Clinger's fast path: up to 15 significant digits and no
+		 * exponent make an exact integer mantissa and an exact power of
+		 * ten, so one correctly rounded division is the exact parse. */
+		size_t k = start, nd = 0, nf = 0;
+		bool neg = s[k] == '-', frac = false, fast = true;
+		unsigned long long mant = 0;
+		if (neg)
+			k++;
+		for (; k < q; k++) {
+			char ch = s[k];
+			if (ch == '.') {
+				frac = true;
+				continue;
+			}
+			if (ch < '0' || ch > '9') {
+				fast = false;
+				break;
+			}
+			mant = mant * 10 + (unsigned long long)(ch - '0');
+			if (mant)
+				nd++;
+			if (frac)
+				nf++;
+			if (nd > 15 || nf > 22) {
+				fast = false;
+				break;
+			}
+		}
+		if (fast) {
+			static const double p10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+						      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+						      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+			double v = (double)mant / p10[nf];
+			p->d->toks[i].num = neg ? -v : v;
+			p->d->toks[i].flags = flags;
+			goto done;
+		}
 	}
 	{
 		/* The grammar is checked: strtod reads exactly [start, q). The

@@ -22,6 +22,8 @@ struct mbuf {
 void mbuf_reserve(struct mbuf *b, size_t extra);
 void mbuf_add(struct mbuf *b, const void *p, size_t n);
 void mbuf_adds(struct mbuf *b, const char *s);
+/* A string literal, without strlen. */
+#define mbuf_addlit(b, lit) mbuf_add((b), (lit), sizeof(lit) - 1)
 void mbuf_addc(struct mbuf *b, char c);
 void mbuf_addf(struct mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Unsigned decimal. */

@@ -52,6 +52,11 @@ static void ensure_loaded(void)
 	repo_load_free(job);
 }
 
+static void remove_model(void)
+{
+	unlink(model_path);
+}
+
 static void init_once(void)
 {
 	static bool done;
@@ -63,6 +68,7 @@ static void init_once(void)
 	if (fd < 0 || write(fd, model_text, sizeof model_text - 1) != (ssize_t)(sizeof model_text - 1))
 		abort();
 	close(fd);
+	atexit(remove_model);
 	metrics_init(&mx, 1);
 	repo_init(&repo, &mx);
 	ao.enforce_contract = true;

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,28 @@ Test(mlserve_json, rejects_malformed_documents_with_byte_offsets)
 	cr_assert(strstr(msg, "byte 6"), "%s", msg);
 }
 
+Test(mlserve_json, numbers_parse_exactly_like_strtod)
+{
+	unsigned long long seed = 1442695040888963407ull;
+	char text[64];
+	for (int i = 0; i < 100000; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned long long ip = (seed >> 20) % 1000000000ull, fp = (seed >> 5) % 100000000ull;
+		int fd = (int)(seed % 12);
+		int n = snprintf(text, sizeof text, "%s%llu", (seed & 1) ? "-" : "", ip % (i % 7 ? 1000 : 1000000000ull));
+		if (fd)
+			snprintf(text + n, sizeof text - (size_t)n, ".%0*llu", fd, fp % 1000000000000ull);
+		cr_assert_eq(parse(text), 0, "%s: %s", text, msg);
+		cr_assert(doc.toks[0].num == strtod(text, NULL), "%s parsed as %.17g", text, doc.toks[0].num);
+	}
+	const char *fixed[] = { "0.1", "0.3", "123456789012345", "1234567890123456789", "0.000000000000000000000001",
+				"9007199254740993", "2.2250738585072014e-308", "-0", "1.7976931348623157e308" };
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+		cr_assert_eq(parse(fixed[i]), 0, "%s", msg);
+		cr_assert(doc.toks[0].num == strtod(fixed[i], NULL), "%s", fixed[i]);
+	}
+}
+
 Test(mlserve_json, rejects_invalid_utf8_in_strings)
 {
 	cr_assert_eq(parse("\"\xc3\x28\""), -1);
@@ -126,6 +149,39 @@ Test(mlserve_json, writes_shortest_round_trip_numbers)
 	b.len = 0;
 	mbuf_add_double(&b, NAN);
 	cr_assert_str_eq(b.data, "null");
+	mbuf_release(&b);
+}
+
+Test(mlserve_json, number_writer_round_trips_random_doubles)
+{
+	struct mbuf b = MBUF_INIT;
+	unsigned long long seed = 88172645463325252ull;
+	for (int i = 0; i < 200000; i++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		double x;
+		if (i % 2) {
+			/* any bit pattern */
+			memcpy(&x, &seed, sizeof x);
+			if (!isfinite(x))
+				continue;
+		} else {
+			/* values like a model's outputs */
+			x = (double)(seed % 100000000) / (double)(1 + seed % 9973) * ((seed & 1) ? 1 : -1);
+		}
+		b.len = 0;
+		mbuf_add_double(&b, x);
+		char *end;
+		double back = strtod(b.data, &end);
+		cr_assert_eq(*end, 0, "%s", b.data);
+		cr_assert(back == x, "%.17g printed as %s", x, b.data);
+	}
+	const char *want[][2] = { { "0.05", "0.05" }, { "1.5", "1.5" }, { "-0.125", "-0.125" },
+				  { "123.456", "123.456" }, { "0.00001", "0.00001" }, { "1e-7", "1e-07" } };
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		b.len = 0;
+		mbuf_add_double(&b, strtod(want[i][0], NULL));
+		cr_assert_str_eq(b.data, want[i][1]);
+	}
 	mbuf_release(&b);
 }
 
