@@ -402,6 +402,8 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				 ? xstrdup(req->resume->analysis_json)
 				 : NULL;
 	double failed_at = real.an ? analysis_failed_at(real.an) : 0;
+	/* an abort for want of data is no verdict on the release */
+	bool no_verdict = failed_at > 0 && !analysis_abort_is_verdict(real.an);
 	double abort_ms = -1;
 	if (res.stable_at_ms > 0 && failed_at > 0)
 		abort_ms = res.stable_at_ms - failed_at;
@@ -415,7 +417,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	const char *outcome = outcome_of(&res, req->action);
 	if (rc == ML_EXIT_PAUSED)
 		outcome = LEDGER_OUTCOME_PAUSED;
-	else if (req->abort && !res.rollback_failed)
+	else if ((req->abort || no_verdict) && !res.rollback_failed)
 		outcome = LEDGER_OUTCOME_ABORTED;
 	if (req->abort && rc == ML_EXIT_CHECK_FAILED)
 		rc = ML_EXIT_OK; /* the abort did what was asked */

@@ -633,6 +633,7 @@ struct analysis {
 	struct analysis_snapshot **prev; /* per env node; NULL: no baseline */
 	json_t *log;
 	double failed_at;
+	bool verdict; /* the abort came from broken limits */
 	size_t scrapes;
 	double scrape_ms;
 	struct traffic *traffic;
@@ -685,6 +686,11 @@ char *analysis_log_json(const struct analysis *a)
 double analysis_failed_at(const struct analysis *a)
 {
 	return a->failed_at;
+}
+
+bool analysis_abort_is_verdict(const struct analysis *a)
+{
+	return a->failed_at > 0 && a->verdict;
 }
 
 void analysis_scrape_stats(const struct analysis *a, size_t *scrapes, double *ms)
@@ -966,8 +972,10 @@ int analysis_run_step(struct analysis *a, const size_t *nodes, size_t n,
 		if (line)
 			line(text, payload);
 		act = analysis_track(l, &a->tracker, iv, why, sizeof(why));
-		if (act == ANALYSIS_ABORT)
+		if (act == ANALYSIS_ABORT) {
 			a->failed_at = now;
+			a->verdict = iv->verdict == ANALYSIS_FAIL;
+		}
 		if (end >= (double)until_ms)
 			break;
 	}

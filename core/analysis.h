@@ -252,6 +252,10 @@ char *analysis_log_json(const struct analysis *a);
 /* now_ms() at the end of the interval that aborted the rollout; 0 when
  * none did. */
 double analysis_failed_at(const struct analysis *a);
+/* Whether that abort is a verdict on the release (broken limits, or a
+ * canary node's metrics gone) rather than a lack of data (no_data: fail):
+ * only a verdict marks the release rejected. */
+bool analysis_abort_is_verdict(const struct analysis *a);
 /* The effective limits. */
 const struct analysis_limits *analysis_limits_of(const struct analysis *a);
 /* Scrapes made, and their total wall time (ms), for figures. */
