@@ -6,8 +6,10 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,48 +48,94 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *ud)
 	return k;
 }
 
-/* libcurl (and the TLS library under it) is initialised on the first
- * http(s) fetch only: a node that never fetches stays small. */
+/* libcurl (and the TLS stack under it) is opened on the first http(s)
+ * fetch only: linked in, it alone costs a node ~6 MB of resident memory
+ * that a node loading local artifacts never needs. */
+static struct {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	bool ok;
+	char why[200];
+} cu;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
+
+static void curl_open_once(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(cu.why, sizeof cu.why, "cannot load libcurl: %s", dlerror());
+		return;
+	}
+	/* POSIX dlsym returns object pointers; the union converts cleanly */
+	static const char *const names[] = { "curl_global_init", "curl_easy_init",
+					      "curl_easy_setopt", "curl_easy_perform",
+					      "curl_easy_getinfo", "curl_easy_cleanup",
+					      "curl_easy_strerror" };
+	void (**slots[])(void) = {
+		(void (**)(void))&cu.global_init,  (void (**)(void))&cu.easy_init,
+		(void (**)(void))&cu.easy_setopt,  (void (**)(void))&cu.easy_perform,
+		(void (**)(void))&cu.easy_getinfo, (void (**)(void))&cu.easy_cleanup,
+		(void (**)(void))&cu.easy_strerror,
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		union {
+			void *obj;
+			void (*fn)(void);
+		} u;
+		u.obj = dlsym(h, names[i]);
+		if (!u.obj) {
+			snprintf(cu.why, sizeof cu.why, "libcurl lacks %s", names[i]);
+			return;
+		}
+		*slots[i] = u.fn;
+	}
+	cu.global_init(CURL_GLOBAL_DEFAULT);
+	cu.ok = true;
 }
 
 static int fetch_http(const char *uri, long timeout_ms, char **out, size_t *len, char *msg,
 		      size_t msgsz)
 {
-	pthread_once(&curl_once, curl_init_once);
-	CURL *c = curl_easy_init();
+	pthread_once(&curl_once, curl_open_once);
+	if (!cu.ok) {
+		snprintf(msg, msgsz, "artifact %s: %s", uri, cu.why);
+		return -1;
+	}
+	CURL *c = cu.easy_init();
 	if (!c) {
 		snprintf(msg, msgsz, "artifact %s: cannot start an HTTP transfer", uri);
 		return -1;
 	}
 	struct sink s = { 0 };
 	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(c, CURLOPT_URL, uri);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_MAX_BYTES);
-	CURLcode rc = curl_easy_perform(c);
+	cu.easy_setopt(c, CURLOPT_URL, uri);
+	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	cu.easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
+	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	cu.easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	cu.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	cu.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)FETCH_MAX_BYTES);
+	CURLcode rc = cu.easy_perform(c);
 	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
+	cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	cu.easy_cleanup(c);
 	if (rc != CURLE_OK || s.too_big) {
 		if (s.too_big || rc == CURLE_FILESIZE_EXCEEDED)
 			snprintf(msg, msgsz, "artifact %s: larger than %u bytes", uri,
 				 FETCH_MAX_BYTES);
 		else
 			snprintf(msg, msgsz, "artifact %s: %s", uri,
-				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+				 errbuf[0] ? errbuf : cu.easy_strerror(rc));
 		free(s.data);
 		return -1;
 	}
