@@ -4,8 +4,11 @@
 # nodes, nginx for staging, haproxy for prod), deploys eta 1.0.0 everywhere
 # (the release already running), then 2.0.0 to staging (rolling) and to
 # prod (blue/green) while bounded background traffic runs through prod's
-# router, rolls prod back and forward again, prints prod's history and how
-# the background traffic fared, and stops everything.
+# router, rolls prod back and forward again, rolls prod back to 1.0.0 and
+# canaries 2.0.0 onto it (analysis every second, under the same traffic),
+# then canaries 2.1.0, which the analysis aborts and rolls back; prints
+# prod's history and how the background traffic fared (the good releases'
+# window, then the 2.1.0 window on its own line), and stops everything.
 # The state goes to a fresh directory (MLCTL_STATE, default
 # build/demo-state) so the demo never touches a real ledger.
 set -eu
@@ -89,17 +92,50 @@ step "prod: roll back (one router switch), then forward again"
 $MLCTL rollback --env prod
 $MLCTL deploy $R/release-2.0.0.yaml --env prod --strategy bluegreen
 
+# ---- canary (prod's own strategy) ----------------------------------------
+# prod's steps are 10% and 50% with 5 s pauses; every second mlctl scrapes
+# each node's /metrics and compares the canary with the stable nodes, with
+# 500 req/s of its own through the router (analysis traffic).
+step "prod: roll back to 1.0.0, so that there is something to canary"
+$MLCTL rollback --env prod
+
+step "eta 2.0.0 to prod (canary: 10%, 50%, analysis every second)"
+$MLCTL deploy $R/release-2.0.0.yaml --env prod
+
+wait $LOAD_PID || true
+count() { # count FILE -> "requests failed" from mlctl load's JSON
+    r=$(sed -n 's/^ *"requests": *\([0-9]*\).*/\1/p' "$1" | head -n 1)
+    f=$(sed -n 's/^ *"total": *\([0-9]*\).*/\1/p' "$1" | head -n 1)
+    echo "${r:-0} ${f:-?}"
+}
+set -- $(count "$STATE/traffic.json")
+GOOD_REQ=$1 GOOD_FAILED=$2
+
+step "eta 2.1.0 to prod (canary): the analysis aborts it at 10% (exit 1)"
+$MLCTL load --env prod --release $R/release-2.0.0.yaml --rate 200 \
+    --duration 4s --quiet --output json > "$STATE/traffic-2.1.0.json" 2>"$STATE/traffic-2.1.0.err" &
+LOAD_PID=$!
+sleep 0.5
+rc=0
+$MLCTL deploy $R/release-2.1.0.yaml --env prod || rc=$?
+if [ "$rc" != 1 ]; then
+    echo "demo: the canary of 2.1.0 exited $rc, expected 1" >&2
+    exit 1
+fi
+wait $LOAD_PID || true
+set -- $(count "$STATE/traffic-2.1.0.json")
+BAD_REQ=$1 BAD_FAILED=$2
+# ---- end of canary -------------------------------------------------------
+
 step "mlctl status --env prod"
 $MLCTL status --env prod || true
 
 step "mlctl history --env prod"
 $MLCTL history --env prod
 
-wait $LOAD_PID || true
-requests=$(sed -n 's/^ *"requests": *\([0-9]*\).*/\1/p' "$STATE/traffic.json" | head -n 1)
-failed=$(sed -n 's/^ *"total": *\([0-9]*\).*/\1/p' "$STATE/traffic.json" | head -n 1)
 echo
-echo "background traffic: ${requests:-0} requests, ${failed:-?} failed"
+echo "background traffic: $GOOD_REQ requests, $GOOD_FAILED failed"
+echo "2.1.0 window: $BAD_REQ requests, $BAD_FAILED failed (clients sent to the bad canary saw its errors until the abort)"
 
 step "mlctl down"
 trap - EXIT INT TERM
