@@ -75,7 +75,7 @@ static int op_load(void *ctx, const size_t *nodes, size_t n,
 	struct node_call call = NODE_CALL_INIT;
 	call.op = NODE_OP_LOAD;
 	call.rel = &rel;
-	node_run_many(e->env, p, n, &call, NULL, res);
+	node_run_many(e->env, p, n, &call, e->http, res);
 	for (size_t i = 0; done && i < n; i++)
 		done[i] = res[i].rc == 0;
 	int rc = batch_error(res, n, err);
@@ -96,7 +96,7 @@ static int op_unload(void *ctx, const size_t *nodes, size_t n, const char *model
 	call.op = NODE_OP_UNLOAD;
 	call.model = model;
 	call.version = version;
-	node_run_many(e->env, p, n, &call, NULL, res);
+	node_run_many(e->env, p, n, &call, e->http, res);
 	int rc = batch_error(res, n, err);
 	node_results_release(res, n);
 	free(res);
@@ -111,7 +111,8 @@ static int op_wait_ready(void *ctx, const size_t *nodes, size_t n,
 	struct engine_real *e = ctx;
 	const struct cfg_node **p = node_ptrs(e->env, nodes, n);
 	struct node_result *res = xcalloc(n + 1, sizeof(*res));
-	node_wait_ready_many(e->env, p, n, model, version, timeout_ms, res);
+	node_wait_ready_many(e->env, p, n, model, version, timeout_ms, e->http,
+			     res);
 	int rc = batch_error(res, n, err);
 	node_results_release(res, n);
 	free(res);
@@ -189,6 +190,8 @@ static int op_analyse(void *ctx, const struct plan_step *s, long long until_ms,
 	if (!model || !version)
 		return ml_err_set(err, ML_EXIT_OPERATIONAL,
 				  "canary analysis: no target release");
+	if (s->pause_ms <= 0)
+		return 0; /* a step without a pause is not watched */
 	if (!e->an) {
 		e->an = analysis_new(e->env, e->rel, model, version);
 		if (e->prior_analysis)

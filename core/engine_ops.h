@@ -9,6 +9,11 @@
 
 struct analysis;
 
+struct http_client;
+
+/* Node calls of one rollout share `http` (a private-loop client from
+ * core/http.h, may be NULL), so each node's connection is reused from
+ * load to ready to unload. */
 struct engine_real {
 	const struct cfg_env *env;
 	const char *run_dir;           /* <state>/run/<env> */
@@ -21,6 +26,8 @@ struct engine_real {
 					  run, a JSON array text, or NULL */
 	struct analysis *an;           /* made by the first analyse step;
 					  read it before engine_real_release */
+	struct http_client *http;      /* node calls of the rollout share it
+					  (borrowed; NULL: one per call) */
 };
 
 void engine_real_ops(struct engine_real *e, struct engine_ops *ops);

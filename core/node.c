@@ -229,7 +229,8 @@ static void sleep_ms(double ms)
 size_t node_wait_ready_many(const struct cfg_env *env,
 			    const struct cfg_node *const *nodes, size_t n,
 			    const char *model, const char *version,
-			    long long timeout_ms, struct node_result *out)
+			    long long timeout_ms, struct http_client *client,
+			    struct node_result *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		memset(&out[i], 0, sizeof out[i]);
@@ -246,9 +247,9 @@ size_t node_wait_ready_many(const struct cfg_env *env,
 	node_call_describe(&call, what, sizeof what);
 	snprintf(wait_what, sizeof wait_what, "wait %s", what);
 
-	struct http_client *http = NULL;
+	struct http_client *http = client;
 	struct ml_err herr = ML_ERR_INIT;
-	if (env->node_driver == CFG_NODE_V2 &&
+	if (!http && env->node_driver == CFG_NODE_V2 &&
 	    http_client_new(&http, NULL, &herr) < 0) {
 		for (size_t i = 0; i < n; i++)
 			node_fail(&out[i], ML_EXIT_OPERATIONAL, wait_what, "%s",
@@ -312,7 +313,8 @@ size_t node_wait_ready_many(const struct cfg_env *env,
 	}
 	for (size_t i = 0; i < n; i++)
 		out[i].elapsed_ms = now_ms() - t0;
-	http_client_close(http);
+	if (http != client)
+		http_client_close(http);
 	free(pend);
 	free(idx);
 	free(tmp);
@@ -459,7 +461,7 @@ int node_wait_ready(const struct cfg_env *env, const struct cfg_node *node,
 		    long long timeout_ms, struct ml_err *err)
 {
 	struct node_result r;
-	node_wait_ready_many(env, &node, 1, model, version, timeout_ms, &r);
+	node_wait_ready_many(env, &node, 1, model, version, timeout_ms, NULL, &r);
 	int rc = r.rc;
 	if (rc < 0)
 		copy_err(err, &r);

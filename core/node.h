@@ -129,11 +129,14 @@ size_t node_run_many(const struct cfg_env *env,
  * until each says yes or timeout_ms has passed since the call; polls run
  * concurrently, about every 50-500 ms. out[i].rc is 0 (yes) for nodes that
  * became ready, -1 for the others ("version 2.0.0 of eta not ready after
- * 30000 ms: <last answer>"). Returns how many did not become ready. */
+ * 30000 ms: <last answer>"). With `http` (a private-loop client, may
+ * be NULL) the polls reuse its connections. Returns how many did not
+ * become ready. */
 size_t node_wait_ready_many(const struct cfg_env *env,
 			    const struct cfg_node *const *nodes, size_t n,
 			    const char *model, const char *version,
-			    long long timeout_ms, struct node_result *out);
+			    long long timeout_ms, struct http_client *http,
+			    struct node_result *out);
 
 /* ---- one node ------------------------------------------------------------- */
 

@@ -80,15 +80,7 @@ int strategy_bluegreen_plan(const struct strategy_opts *o,
 	plan_step_text(s, "switch live traffic from %s (%s) to %s (%s)", live_name,
 		       live_names, idle_name, idle_names);
 	/* the idle pool's own older version is no longer needed there */
-	for (size_t i = 0; i < n_idle; i++) {
-		const char *old = st->serving[idle[i]];
-		if (!old || strcmp(old, version) == 0)
-			continue;
-		s = plan_add(p, STEP_UNLOAD, &idle[i], 1);
-		s->version = xstrdup(old);
-		plan_step_text(s, "unload %s from %s", old,
-			       env->nodes[idle[i]].name);
-	}
+	plan_add_unloads(p, env, st, idle, n_idle, 0, version);
 	free(idle_names);
 	free(live_names);
 	p->target_nodes = xmalloc(n_idle * sizeof(*p->target_nodes));

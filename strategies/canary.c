@@ -98,15 +98,7 @@ int strategy_canary_plan(const struct strategy_opts *o,
 	for (size_t j = 0; j < env->n_nodes; j++)
 		s->weights[j] = 1;
 	plan_step_text(s, "equal weights on every node");
-	for (size_t j = 0; j < k; j++) {
-		const char *old = st->serving[canary[j]];
-		if (!old || strcmp(old, version) == 0)
-			continue;
-		s = plan_add(p, STEP_UNLOAD, &canary[j], 1);
-		s->version = xstrdup(old);
-		plan_step_text(s, "unload %s from %s", old,
-			       env->nodes[canary[j]].name);
-	}
+	plan_add_unloads(p, env, st, canary, k, 0, version);
 	free(cnames);
 	free(stable);
 	p->target_nodes = canary;

@@ -60,6 +60,39 @@ char *plan_node_list(const struct cfg_env *env, const size_t *nodes, size_t n)
 	return s;
 }
 
+void plan_add_unloads(struct plan *p, const struct cfg_env *env,
+		      const struct rollout_state *st, const size_t *nodes,
+		      size_t n, int wave, const char *keep)
+{
+	size_t *group = xmalloc((n + 1) * sizeof(*group));
+	for (size_t i = 0; i < n; i++) {
+		const char *v = st->serving[nodes[i]];
+		if (!v || (keep && strcmp(v, keep) == 0))
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen |= st->serving[nodes[j]] &&
+				strcmp(st->serving[nodes[j]], v) == 0;
+		if (seen)
+			continue; /* this version's step is already planned */
+		size_t k = 0;
+		for (size_t j = i; j < n; j++)
+			if (st->serving[nodes[j]] &&
+			    strcmp(st->serving[nodes[j]], v) == 0)
+				group[k++] = nodes[j];
+		struct plan_step *s = plan_add(p, STEP_UNLOAD, group, k);
+		s->wave = wave;
+		s->version = xstrdup(v);
+		char *names = plan_node_list(env, group, k);
+		if (wave)
+			plan_step_text(s, "wave %d: unload %s from %s", wave, v, names);
+		else
+			plan_step_text(s, "unload %s from %s", v, names);
+		free(names);
+	}
+	free(group);
+}
+
 void plan_release(struct plan *p)
 {
 	for (size_t i = 0; i < p->n_steps; i++) {

@@ -18,27 +18,7 @@ int strategy_recreate_plan(const struct strategy_opts *o,
 	for (size_t i = 0; i < env->n_nodes; i++)
 		all[n++] = i;
 	/* unload each distinct old version from the nodes serving it */
-	for (size_t i = 0; i < st->n_nodes; i++) {
-		const char *v = st->serving[i];
-		if (!v || strcmp(v, version) == 0)
-			continue;
-		bool seen = false;
-		for (size_t j = 0; j < i; j++)
-			seen |= st->serving[j] && strcmp(st->serving[j], v) == 0;
-		if (seen)
-			continue;
-		size_t *nodes = xmalloc(st->n_nodes * sizeof(*nodes));
-		size_t k = 0;
-		for (size_t j = 0; j < st->n_nodes; j++)
-			if (st->serving[j] && strcmp(st->serving[j], v) == 0)
-				nodes[k++] = j;
-		struct plan_step *s = plan_add(p, STEP_UNLOAD, nodes, k);
-		s->version = xstrdup(v);
-		char *names = plan_node_list(env, nodes, k);
-		plan_step_text(s, "unload %s from %s", v, names);
-		free(names);
-		free(nodes);
-	}
+	plan_add_unloads(p, env, st, all, n, 0, version);
 	char *names = plan_node_list(env, all, n);
 	struct plan_step *s = plan_add(p, STEP_LOAD, all, n);
 	plan_step_text(s, "load %s on %s", version, names);

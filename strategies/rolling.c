@@ -55,18 +55,8 @@ int strategy_rolling_waves(const struct strategy_opts *o,
 			s->wave = w;
 			plan_step_text(s, "wave %d: drain %s", w, drained);
 		}
-		if (sdf) {
-			for (size_t i = 0; i < n; i++) {
-				const char *old = st->serving[wave[i]];
-				if (!old)
-					continue;
-				s = plan_add(p, STEP_UNLOAD, &wave[i], 1);
-				s->wave = w;
-				s->version = xstrdup(old);
-				plan_step_text(s, "wave %d: unload %s from %s", w, old,
-					       env->nodes[wave[i]].name);
-			}
-		}
+		if (sdf)
+			plan_add_unloads(p, env, st, wave, n, w, version);
 		s = plan_add(p, STEP_LOAD, wave, n);
 		s->wave = w;
 		plan_step_text(s, "wave %d: load %s on %s", w, version, all);
@@ -79,18 +69,8 @@ int strategy_rolling_waves(const struct strategy_opts *o,
 			s->wave = w;
 			plan_step_text(s, "wave %d: undrain %s", w, drained);
 		}
-		if (!sdf) {
-			for (size_t i = 0; i < n; i++) {
-				const char *old = st->serving[wave[i]];
-				if (!old)
-					continue;
-				s = plan_add(p, STEP_UNLOAD, &wave[i], 1);
-				s->wave = w;
-				s->version = xstrdup(old);
-				plan_step_text(s, "wave %d: unload %s from %s", w, old,
-					       env->nodes[wave[i]].name);
-			}
-		}
+		if (!sdf)
+			plan_add_unloads(p, env, st, wave, n, w, version);
 		free(all);
 		free(drained);
 	}

@@ -108,6 +108,12 @@ struct plan_step *plan_add(struct plan *p, enum step_kind kind,
  * format through plan_node_list(). */
 void plan_step_text(struct plan_step *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* One UNLOAD step per distinct version the given nodes serve (skipping
+ * nodes that serve nothing or `keep`), each over all of its nodes, so the
+ * engine unloads a wave in one concurrent batch. */
+void plan_add_unloads(struct plan *p, const struct cfg_env *env,
+		      const struct rollout_state *st, const size_t *nodes,
+		      size_t n, int wave, const char *keep);
 /* "prod-1, prod-2" for a node index list (caller frees). */
 char *plan_node_list(const struct cfg_env *env, const size_t *nodes, size_t n);
 

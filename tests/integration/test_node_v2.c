@@ -202,7 +202,7 @@ Test(node_v2, batch_load_wait_index_metadata_infer_unload)
 	cr_assert_eq(res[1].status, 200);
 	node_results_release(res, 2);
 
-	cr_assert_eq(node_wait_ready_many(&env, ptrs, 2, "eta", "1.0.0", 5000,
+	cr_assert_eq(node_wait_ready_many(&env, ptrs, 2, "eta", "1.0.0", 5000, NULL,
 					  res),
 		     0, "%s | %s", res[0].err.msg, res[1].err.msg);
 	node_results_release(res, 2);
@@ -407,7 +407,7 @@ Test(node_v2, an_unreachable_node_is_an_operational_error)
 	cr_assert_not(yes);
 
 	double t0 = now_ms();
-	cr_assert_eq(node_wait_ready_many(&env, ptrs, 2, "eta", "1.0.0", 400, res),
+	cr_assert_eq(node_wait_ready_many(&env, ptrs, 2, "eta", "1.0.0", 400, NULL, res),
 		     1);
 	cr_assert_lt(now_ms() - t0, 3000);
 	cr_assert_eq(res[0].rc, 0);

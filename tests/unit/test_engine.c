@@ -377,7 +377,8 @@ Test(engine, a_failing_undo_is_reported_as_rollback_failed)
 	s.fail_load_at = 2;
 	s.fail_unload_at = 1; /* the undo's first unload fails */
 	struct engine_result res;
-	/* unloads: wave 1's "unload 1.0.0" (1, 2), then the undo's (3) */
+	/* unloads: wave 1 (1), the undo of the partial wave-2 load (2), then
+	 * the undo of wave 1's load (3) */
 	s.fail_unload_at = 3;
 	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OPERATIONAL);
 	cr_assert(res.rollback_failed, "%s", res.reason);
