@@ -299,10 +299,10 @@ static int parse_jsonl(const char *name, const char *text, size_t len,
 		json_object_foreach(o, key, v) {
 			if (!json_is_number(v) ||
 			    !isfinite(json_number_value(v))) {
-				json_decref(o);
 				ml_err_set(err, ML_EXIT_USAGE,
 					   "%s:%u:1: %s: expected a number",
 					   name, line, key);
+				json_decref(o); /* owns key */
 				goto out;
 			}
 			if (gate_cases_column(out, key) < 0) {

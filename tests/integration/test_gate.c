@@ -155,6 +155,8 @@ static void write_env(const char *name, size_t nodes, bool nginx,
 	write_file(rel, buf);
 }
 
+#define REL(v) "examples/eta/release-" v ".yaml"
+
 /* staging's shape, with a 1 s load floor */
 #define STG_CHECKS                                                              \
 	"checks:\n"                                                             \
@@ -182,6 +184,9 @@ static void setup(void)
 		snprintf(r, sizeof(r), "examples/eta/release-%s.yaml", vs[i]);
 		derive(r, r, 1, "duration: 5s", "duration: 1s");
 	}
+	/* 2.0.0's 50 ms p99 leaves little room on a busy test machine;
+	 * 2.1.0 keeps it (its 80 ms fault fails it either way) */
+	derive(REL("2.0.0"), REL("2.0.0"), 1, "max_p99: 50ms", "max_p99: 200ms");
 	setenv("NO_COLOR", "1", 1);
 	unsetenv("MLCTL_PROD_TOKEN");
 }
@@ -196,8 +201,6 @@ static void teardown(void)
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", g_dir);
 }
-
-#define REL(v) "examples/eta/release-" v ".yaml"
 
 /* `gate ... --output json` parsed; the exit status in *rc. */
 static json_t *gate_json(int *rc, const char *fmt, ...)
