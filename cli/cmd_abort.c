@@ -1,10 +1,13 @@
-/* cmd_abort.c — `mlctl abort --env E [--reason TEXT]`: end a paused
- * canary: all traffic back on the stable release at once (the canary
- * weights are the first thing undone), the canary nodes unload the new
- * release and return to rotation, and the ledger records "aborted". A
- * person's abort is not a verdict on the release: it is not marked
- * rejected (a failed analysis is). A rollout that is running, not
- * paused, holds the environment's lock: abort then exits 4 naming it. */
+/* cmd_abort.c — `mlctl abort --env E [--reason TEXT]`: end a canary.
+ * A paused one: all traffic back on the stable release at once (the
+ * canary weights are the first thing undone), the canary nodes unload
+ * the new release and return to rotation, and the ledger records
+ * "aborted". A running deploy or continue on this host: it gets SIGTERM,
+ * stops (an analysis pause within ~100 ms, otherwise before its next
+ * step), rolls itself back and records "aborted"; abort waits for that.
+ * A person's abort is not a verdict on the release: it is not marked
+ * rejected (a failed analysis is). */
+#define _DEFAULT_SOURCE /* kill, gethostname */
 #include "cli.h"
 #include "common.h"
 #include "ledger.h"
@@ -15,8 +18,12 @@
 #include "strategy.h"
 #include "util.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 const struct cmd_help cmd_abort_help = {
 	"abort", "end a paused canary and return to the stable release",
@@ -24,6 +31,65 @@ const struct cmd_help cmd_abort_help = {
 	"  --env E           the environment with the paused rollout\n"
 	"  --reason TEXT     why, recorded in the ledger with who said so",
 };
+
+/* A deploy or continue running on this host holds env's lock: signal it
+ * and wait until it has rolled back and let go. Returns the exit status,
+ * or -1 when no such rollout runs. */
+static int abort_running(const struct ml_ctx *ctx, const struct cfg_env *env,
+			 struct ledger *ledger)
+{
+	enum lock_state ls = LOCK_FREE;
+	struct lock_holder h;
+	struct ml_err err = ML_ERR_INIT;
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	if (lock_inspect(ctx->state_dir, env->name, &ls, &h, &err) ||
+	    ls != LOCK_HELD || strcmp(h.host, host) != 0 ||
+	    (strncmp(h.what, "deploy", 6) != 0 && strncmp(h.what, "continue", 8) != 0))
+		return -1;
+	char who[512];
+	lock_holder_describe(&h, who, sizeof(who));
+	if (kill(h.pid, SIGTERM) != 0) {
+		out_error("cannot signal the rollout in %s, %s: %s", env->name, who,
+			  strerror(errno));
+		return ML_EXIT_LOCKED;
+	}
+	out_progress("abort: asked the running rollout in %s to stop: %s",
+		     env->name, who);
+	/* it stops within a step (an analysis within ~100 ms), then rolls
+	 * back; a load or wait-ready step may take its time */
+	for (int i = 0; i < 1200; i++) {
+		struct timespec ts = { 0, 100 * 1000000L };
+		nanosleep(&ts, NULL);
+		if (lock_inspect(ctx->state_dir, env->name, &ls, &h, &err) == 0 &&
+		    ls != LOCK_HELD)
+			break;
+	}
+	if (ls == LOCK_HELD) {
+		out_error("the rollout in %s has not stopped after 120 s: %s",
+			  env->name, who);
+		return ML_EXIT_LOCKED;
+	}
+	struct ledger_entry *tip = NULL;
+	if (ledger_current(ledger, env->name, 0, NULL, &tip, &err))
+		return cli_fail(&err);
+	int rc = ML_EXIT_OK;
+	const char *outcome = tip && tip->outcome ? tip->outcome : "?";
+	if (strcmp(outcome, LEDGER_OUTCOME_FAILED) == 0)
+		rc = ML_EXIT_OPERATIONAL;
+	else if (strcmp(outcome, LEDGER_OUTCOME_DEPLOYED) == 0)
+		rc = ML_EXIT_CHECK_FAILED; /* it finished first */
+	out_line("%s: %s %s %s: %s%s%s", env->name, tip && tip->action ? tip->action : "?",
+		 tip && tip->model ? tip->model : "", tip && tip->version ? tip->version : "",
+		 outcome, tip && tip->reason ? ": " : "",
+		 tip && tip->reason ? tip->reason : "");
+	if (rc == ML_EXIT_CHECK_FAILED)
+		out_warn("the rollout finished before it could stop; 'mlctl rollback "
+			 "--env %s' goes back",
+			 env->name);
+	ledger_entry_free(tip);
+	return rc;
+}
 
 int cmd_abort(int argc, char **argv, struct ml_ctx *ctx)
 {
@@ -53,6 +119,9 @@ int cmd_abort(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))
 		goto out;
+	if ((rc = abort_running(ctx, env, ledger)) >= 0)
+		goto out;
+	rc = ML_EXIT_OK;
 	if (lock_acquire(ctx->state_dir, env->name, "abort", &lk, &err)) {
 		rc = cli_fail(&err);
 		goto out;

@@ -11,6 +11,7 @@
  * "analysis" intervals so far. `continue` and `abort` rebuild the same
  * plan from `pre` (plan_sha must match), and the engine replays the steps
  * before resume_at on paper so that a later rollback undoes them too. */
+#define _DEFAULT_SOURCE /* SA_RESETHAND */
 #include "rollout.h"
 #include "analysis.h"
 #include "engine.h"
@@ -21,6 +22,7 @@
 #include "util.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +334,18 @@ int rollout_resume_plan(const struct cfg_env *env,
 	return 0;
 }
 
+/* ^C or SIGTERM (`mlctl abort` of a running rollout) while a plan runs:
+ * the engine stops before its next step, an analysis within ~100 ms,
+ * and the rollout is rolled back and recorded as aborted. A second
+ * signal ends mlctl at once (SA_RESETHAND). */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
 /* A fresh rollout waits while one is paused: exit 4 with a clear word. */
 static bool refuse_when_paused(struct ledger *ledger, const struct cfg_env *env)
 {
@@ -372,6 +386,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	struct engine_real real = { env, run_dir, req->rel, &target, p,
 				    req->resume ? req->resume->analysis_json : NULL,
 				    NULL };
+	real.stop = &stop_flag;
 	struct engine_ops ops;
 	engine_real_ops(&real, &ops);
 	struct engine_opts eo = { req->timeout_ms, 0, on_progress, NULL,
@@ -379,7 +394,16 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				  req->resume && req->abort
 					  ? (req->reason ? req->reason : "aborted")
 					  : NULL };
+	eo.stop = &stop_flag;
 	struct engine_result res;
+	struct sigaction sa, old_int, old_term;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	stop_flag = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	if (req->resume)
 		out_progress("%s %s %s in %s: %s from step %zu of %zu (%s)",
 			     req->action, target.model, target.version, env->name,
@@ -413,11 +437,13 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	if (abort_ms < 0 && res.stable_at_ms > 0)
 		abort_ms = 0;
 	engine_real_release(&real);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 
 	const char *outcome = outcome_of(&res, req->action);
 	if (rc == ML_EXIT_PAUSED)
 		outcome = LEDGER_OUTCOME_PAUSED;
-	else if ((req->abort || no_verdict) && !res.rollback_failed)
+	else if ((req->abort || no_verdict || res.stopped) && !res.rollback_failed)
 		outcome = LEDGER_OUTCOME_ABORTED;
 	if (req->abort && rc == ML_EXIT_CHECK_FAILED)
 		rc = ML_EXIT_OK; /* the abort did what was asked */
@@ -565,7 +591,10 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				 st->release.version ? st->release.version
 						     : "nothing",
 				 abort_ms,
-				 failed_at > 0 ? "failing interval" : "deadline");
+				 res.stopped || strstr(res.reason, "by a signal")
+					 ? "signal"
+				 : failed_at > 0 ? "failing interval"
+						 : "deadline");
 		else if (res.rolled_back && !res.rollback_failed)
 			out_line("%s: rolled back; still on %s", env->name,
 				 st->release.version ? st->release.version

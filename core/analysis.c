@@ -634,6 +634,7 @@ struct analysis {
 	json_t *log;
 	double failed_at;
 	bool verdict; /* the abort came from broken limits */
+	volatile sig_atomic_t *stop;
 	size_t scrapes;
 	double scrape_ms;
 	struct traffic *traffic;
@@ -668,6 +669,11 @@ void analysis_set_prior(struct analysis *a, const char *json_array)
 			a->tracker.failures++;
 	}
 	json_decref(arr);
+}
+
+void analysis_set_stop(struct analysis *a, volatile sig_atomic_t *stop)
+{
+	a->stop = stop;
 }
 
 const struct analysis_limits *analysis_limits_of(const struct analysis *a)
@@ -808,6 +814,8 @@ static void scrape_all(struct analysis *a, long timeout_ms,
 		reqs[i].method = "GET";
 		reqs[i].bearer_token = token;
 		reqs[i].timeout_ms = timeout_ms;
+		reqs[i].retries = 1;
+		reqs[i].backoff_ms = 50;
 		reqs[i].idempotent = true;
 		reqs[i].max_body = 4u << 20;
 	}
@@ -904,14 +912,18 @@ static void fold(struct analysis *a, struct analysis_snapshot **cur,
 	analysis_group_finish(&iv->stable);
 }
 
-static void nap_until(double t)
+/* Sleep until t (now_ms clock) in slices; false when stopped. */
+static bool nap_until(double t, volatile sig_atomic_t *stop)
 {
 	for (;;) {
+		if (stop && *stop)
+			return false;
 		double left = t - now_ms();
 		if (left <= 0)
-			return;
-		struct timespec ts = { (time_t)(left / 1000),
-				       (long)(fmod(left, 1000) * 1e6) };
+			return true;
+		if (left > 100)
+			left = 100;
+		struct timespec ts = { 0, (long)(left * 1e6) };
 		nanosleep(&ts, NULL);
 	}
 }
@@ -925,9 +937,11 @@ int analysis_run_step(struct analysis *a, const size_t *nodes, size_t n,
 	struct analysis_snapshot **cur = xcalloc(nn + 1, sizeof(*cur));
 	char (*errors)[200] = xcalloc(nn + 1, sizeof(*errors));
 	struct analysis_interval *iv = xcalloc(1, sizeof(*iv));
-	long scrape_timeout = (long)(l->interval_ms / 2);
-	if (scrape_timeout < 250)
-		scrape_timeout = 250;
+	/* a slow scrape is late, not lost: up to an interval (within
+	 * 0.5-2 s), and one retry, before a canary node counts as gone */
+	long scrape_timeout = (long)l->interval_ms;
+	if (scrape_timeout < 500)
+		scrape_timeout = 500;
 	if (scrape_timeout > 2000)
 		scrape_timeout = 2000;
 	char why[400], msg[600];
@@ -955,7 +969,13 @@ int analysis_run_step(struct analysis *a, const size_t *nodes, size_t n,
 			end = (double)until_ms;
 		if (end <= last)
 			break;
-		nap_until(end);
+		if (!nap_until(end, a->stop)) {
+			act = ANALYSIS_ABORT;
+			snprintf(why, sizeof(why), "stopped by a signal");
+			a->failed_at = now_ms();
+			a->verdict = false;
+			break;
+		}
 		scrape_all(a, scrape_timeout, cur, errors);
 		double now = now_ms();
 		memset(iv, 0, sizeof(*iv));

@@ -48,6 +48,7 @@
 #include "err.h"
 #include "prom.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -233,6 +234,9 @@ struct analysis *analysis_new(const struct cfg_env *env,
 /* Earlier intervals of this rollout (a JSON array text from a paused
  * record's state): kept in the log, and their failures count. */
 void analysis_set_prior(struct analysis *a, const char *json_array);
+/* A flag a signal handler sets: the step ends within ~100 ms as an
+ * abort ("stopped by a signal"), which is no verdict on the release. */
+void analysis_set_stop(struct analysis *a, volatile sig_atomic_t *stop);
 
 /* Analyse one canary step until until_ms (monotonic, now_ms()): canary
  * nodes are nodes[0..n); the step's share and number label the lines.

@@ -431,6 +431,21 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 			snprintf(res->reason, sizeof(res->reason), "%.400s", s->text);
 			break;
 		}
+		if (o->stop && *o->stop) {
+			exit_code = ML_EXIT_CHECK_FAILED;
+			res->stopped = true;
+			if (p->strategy == CFG_STRAT_CANARY && r.canary_percent > 0)
+				snprintf(res->reason, sizeof(res->reason),
+					 "canary aborted at %d%%: stopped by a "
+					 "signal before step %zu (%.200s)",
+					 r.canary_percent, i + 1, s->text);
+			else
+				snprintf(res->reason, sizeof(res->reason),
+					 "stopped by a signal before step %zu "
+					 "(%.200s)",
+					 i + 1, s->text);
+			break;
+		}
 		if (r.deadline && (long long)now_ms() >= r.deadline) {
 			exit_code = ML_EXIT_CHECK_FAILED;
 			res->timed_out = true;

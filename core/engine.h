@@ -14,6 +14,7 @@
 #include "rstate.h"
 #include "strategy.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -74,6 +75,7 @@ struct engine_result {
 	 * a resumed run starts at paused_at + 1. */
 	size_t paused_at;
 	int canary_percent; /* the canary's share when the run stopped */
+	bool stopped;       /* by engine_opts.stop */
 	/* rollback: now_ms() when no node with live weight served the target
 	 * version any more (all traffic on the stable release); 0 = never */
 	double stable_at_ms;
@@ -93,6 +95,9 @@ struct engine_opts {
 	/* With resume_at: roll back right after the replay, with this reason
 	 * (`mlctl abort`); NULL = go on. */
 	const char *abort_reason;
+	/* Set (from a signal handler: ^C, `mlctl abort`): stop before the
+	 * next step and roll back. NULL = never. */
+	volatile sig_atomic_t *stop;
 };
 
 /* Run `p` for `target` on env. `st` is the state before and, on return,

@@ -196,6 +196,7 @@ static int op_analyse(void *ctx, const struct plan_step *s, long long until_ms,
 		e->an = analysis_new(e->env, e->rel, model, version);
 		if (e->prior_analysis)
 			analysis_set_prior(e->an, e->prior_analysis);
+		analysis_set_stop(e->an, e->stop);
 	}
 	/* the canary step's number: analyse and pause steps up to this one */
 	int number = 0;

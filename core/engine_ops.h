@@ -28,6 +28,7 @@ struct engine_real {
 					  read it before engine_real_release */
 	struct http_client *http;      /* node calls of the rollout share it
 					  (borrowed; NULL: one per call) */
+	volatile sig_atomic_t *stop;   /* see engine_opts.stop, or NULL */
 };
 
 void engine_real_ops(struct engine_real *e, struct engine_ops *ops);

@@ -555,6 +555,53 @@ Test(canary, manual_pauses_continue_continue_full_and_abort)
 	cr_assert_eq(mlctl(NULL, NULL, 60, "abort --env cm"), 0);
 }
 
+Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
+{
+	struct env_ports ports = { 0 };
+	write_env("cr", 2, "haproxy", &ports, "[ { weight: 50, pause: 20s } ]",
+		  "{ interval: 500ms, traffic: { rate: 100 } }");
+	start_on("cr", REL("1.0.0"));
+	pid_t child = fork();
+	if (child == 0) {
+		char cmd[2048];
+		snprintf(cmd, sizeof(cmd),
+			 "timeout -s KILL 60 %s -C %s --state %s deploy " REL("2.0.0")
+			 " --env cr >%s/bg.out 2>%s/bg.err",
+			 getenv("MLCTL_BIN"), g_dir, g_state, g_dir, g_dir);
+		int st = system(cmd);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
+	}
+	/* wait until the canary is in its analysis pause */
+	char *bgerr = NULL;
+	for (int i = 0; i < 200; i++) {
+		usleep(100000);
+		char *p = path_join(g_dir, "bg.err");
+		free(bgerr);
+		bgerr = NULL;
+		read_file(p, 1 << 20, &bgerr, NULL);
+		free(p);
+		if (bgerr && strstr(bgerr, "canary 50%: canary "))
+			break;
+	}
+	cr_assert(bgerr && strstr(bgerr, "canary 50%: canary "), "%s", bgerr);
+	free(bgerr);
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(mlctl(&out, &err, 60, "abort --env cr"), 0, "%s%s", out, err);
+	cr_assert(strstr(out, "aborted: canary aborted at 50%: stopped by a signal"),
+		  "%s", out);
+	free(out);
+	free(err);
+	int st;
+	waitpid(child, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "deploy exit %d",
+		  WEXITSTATUS(st));
+	assert_env("cr", "1.0.0", 1);
+	json_t *h = history("cr");
+	cr_assert_str_eq(entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(entry(h, 0, "version"), "2.0.0");
+	json_decref(h);
+}
+
 Test(canary, the_progress_deadline_aborts_the_canary)
 {
 	struct env_ports ports = { 0 };

@@ -568,3 +568,38 @@ Test(engine, a_failed_analysis_reason_is_the_analysis_line_and_timed)
 	rstate_release(&st);
 	cfg_env_free(env);
 }
+
+Test(engine, a_stop_signal_ends_the_run_before_the_next_step)
+{
+	struct cfg_env *env = make_env(4, "{ type: rolling }");
+	struct sim s;
+	struct rstate st;
+	start_on_v1(&s, &st, env);
+	struct strategy_opts so;
+	strategy_opts_for(env, -1, &so);
+	struct rollout_state view = rstate_view(&st);
+	struct cfg_release rel;
+	memset(&rel, 0, sizeof(rel));
+	rel.version = (char *)"2.0.0";
+	struct plan p;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(strategy_plan(&so, &view, &rel, &p, &err), 0, "%s", err.msg);
+	struct rstate_release target;
+	rel_init(&target, "2.0.0");
+	struct engine_ops ops = sim_ops(&s);
+	volatile sig_atomic_t stop = 1;
+	struct engine_opts o = { 0 };
+	o.stop = &stop;
+	struct engine_result res;
+	cr_assert_eq(engine_run(env, &p, &target, &st, &ops, &o, &res),
+		     ML_EXIT_CHECK_FAILED);
+	cr_assert(res.stopped);
+	cr_assert(strstr(res.reason, "stopped by a signal before step 1"), "%s",
+		  res.reason);
+	assert_cluster_on(&s, &st, "1.0.0");
+	engine_result_release(&res);
+	rstate_release_free(&target);
+	rstate_release(&st);
+	plan_release(&p);
+	cfg_env_free(env);
+}
