@@ -79,7 +79,7 @@ R2=examples/eta/release-2.0.0.yaml
 # write_env NAME NODES ROUTER STRATEGY  (ROUTER: haproxy | none)
 write_env() {
     if [ "$3" = none ]; then np=$2; else np=$(($2 + 2)); fi
-    ports=$($HELP ports "$np")
+    ports=$($HELP ports "$np" "$dir/used.ports")
     {
         printf 'apiVersion: mlctl/v1\nkind: Environment\nname: %s\n' "$1"
         printf 'tier: staging\nmanaged: true\nnode_driver: v2\nnodes:\n'

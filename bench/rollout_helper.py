@@ -2,7 +2,7 @@
 """rollout_helper.py — small helpers for bench/rollout.sh (Debian's python3,
 standard library only).
 
-  ports N                 N free TCP ports on 127.0.0.1 (probed by bind),
+  ports N [USED]               N free TCP ports on 127.0.0.1 (probed by bind),
                           all in [20000, 32000) and outside 8100-8499
   journal PLAN DEPLOY     from `mlctl plan --output json` and
                           `mlctl deploy --output json`: one line
@@ -40,9 +40,16 @@ import sys
 import time
 
 
-def cmd_ports(n):
+def cmd_ports(n, used_file=None):
+    """n free loopback ports, none of them listed in used_file (ports
+    handed out earlier in this run, whose nodes may not listen yet); the
+    ones returned are appended to it."""
     n = int(n)
     out = []
+    used = set()
+    if used_file and os.path.exists(used_file):
+        with open(used_file) as f:
+            used = {int(x) for x in f.read().split()}
     base = 20000 + random.randrange(0, 8000)
     port = base
     tried = 0
@@ -51,7 +58,7 @@ def cmd_ports(n):
         port += 1
         if port >= 32000:
             port = 20000
-        if 8100 <= port < 8500:
+        if 8100 <= port < 8500 or port in used:
             continue
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
@@ -63,6 +70,9 @@ def cmd_ports(n):
         out.append(port)
     if len(out) < n:
         sys.exit("ports: found only %d free ports" % len(out))
+    if used_file:
+        with open(used_file, "a") as f:
+            f.write(" ".join(map(str, out)) + "\n")
     print(" ".join(map(str, out)))
 
 
@@ -285,8 +295,8 @@ def main():
     a = sys.argv[1:]
     if not a:
         sys.exit(__doc__)
-    if a[0] == "ports" and len(a) == 2:
-        cmd_ports(a[1])
+    if a[0] == "ports" and len(a) in (2, 3):
+        cmd_ports(*a[1:3])
     elif a[0] == "journal" and len(a) == 3:
         cmd_journal(a[1], a[2])
     elif a[0] == "onenode" and len(a) >= 2:

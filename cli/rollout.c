@@ -16,6 +16,7 @@
 #include "analysis.h"
 #include "engine.h"
 #include "engine_ops.h"
+#include "http.h"
 #include "ledger.h"
 #include "out.h"
 #include "sha256.h"
@@ -387,6 +388,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				    req->resume ? req->resume->analysis_json : NULL,
 				    NULL };
 	real.stop = &stop_flag;
+	/* one HTTP client for the whole rollout: each node's connection is
+	 * reused from load to ready to unload */
+	struct ml_err herr = ML_ERR_INIT;
+	if (http_client_new(&real.http, NULL, &herr))
+		real.http = NULL; /* each node call then makes its own */
 	struct engine_ops ops;
 	engine_real_ops(&real, &ops);
 	struct engine_opts eo = { req->timeout_ms, 0, on_progress, NULL,
@@ -437,6 +443,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	if (abort_ms < 0 && res.stable_at_ms > 0)
 		abort_ms = 0;
 	engine_real_release(&real);
+	http_client_close(real.http);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 
