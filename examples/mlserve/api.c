@@ -51,6 +51,16 @@ static void resp_init(struct api_ctx *c, struct api_resp *r)
 	if (c->body.cap > 1 << 20)
 		mbuf_reset(&c->body, 0);
 	c->body.len = 0;
+	/* a big batch once must not keep its scratch memory for ever */
+	if (c->doc.cap > 8192)
+		mjson_doc_release(&c->doc);
+	if (c->in.cap > 8192)
+		infer_in_release(&c->in);
+	if (c->outcap > 8192) {
+		free(c->outv);
+		c->outv = NULL;
+		c->outcap = 0;
+	}
 }
 
 void api_error(struct api_ctx *c, struct api_resp *r, int status, const char *fmt, ...)
