@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 const struct cmd_help cmd_abort_help = {
-	"abort", "end a paused canary and return to the stable release",
+	"abort", "end a canary and return all traffic to the stable release",
 	"  mlctl abort --env E [--reason TEXT]",
 	"  --env E           the environment with the paused rollout\n"
 	"  --reason TEXT     why, recorded in the ledger with who said so",
