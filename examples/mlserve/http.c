@@ -192,7 +192,7 @@ static void split_url(struct mhttp_conn *c)
 	c->url.data[c->url.len] = 0;
 	char *u = c->url.data;
 	/* absolute-form: skip scheme and authority */
-	if (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0) {
+	if (u[0] != '/' && (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0)) {
 		char *slash = strchr(u + (u[4] == ':' ? 7 : 8), '/');
 		u = slash ? slash : (char *)"/";
 	}

@@ -291,9 +291,11 @@ static long push(struct parser *p, enum mjson_type t)
 		d->toks = xrealloc(d->toks, d->cap * sizeof *d->toks);
 	}
 	struct mjson_tok *k = &d->toks[d->n];
-	memset(k, 0, sizeof *k);
 	k->type = (uint8_t)t;
+	k->flags = 0;
 	k->start = (uint32_t)p->pos;
+	k->len = k->next = k->count = 0;
+	k->num = 0;
 	return (long)d->n++;
 }
 
@@ -319,6 +321,10 @@ static int parse_string(struct parser *p)
 	size_t start = ++p->pos;
 	uint8_t flags = 0;
 	for (;;) {
+		/* plain printable ASCII runs first */
+		while (p->pos < p->len && s[p->pos] >= 0x20 && s[p->pos] < 0x80 &&
+		       s[p->pos] != '"' && s[p->pos] != '\\')
+			p->pos++;
 		if (p->pos >= p->len)
 			return perr(p, "unterminated string");
 		unsigned c = s[p->pos];
