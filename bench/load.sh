@@ -7,7 +7,9 @@
 #   2. open model at a fixed rate (default 5000 req/s): achieved rate
 #      (target within 1%), late requests, p99 and mlctl's CPU.
 # Each closed-model pair runs ROUNDS times alternating (wrk, mlctl, wrk,
-# mlctl...); the best round of each is shown. Everything on 127.0.0.1;
+# mlctl...); the best round of each is shown, with the median CPU time
+# (user + sys) each tool spent per request: on a shared machine req/s is
+# noisy, CPU per request much less so. Everything on 127.0.0.1;
 # every process it starts is stopped by its pid.
 #   bench/load.sh                     defaults below
 #   DURATION=10 CONNS=64 THREADS=2 RATE=5000 ROUNDS=3 bench/load.sh
@@ -108,25 +110,34 @@ to_ms() {
         printf "%.3f", n }'
 }
 
-run_wrk() { # url post? -> "rps p50 p99"
+# CPU (user + sys) of the last timed run, in µs per request
+cpu_per_req() { # requests
+    awk -v n="$1" '{ printf "%.2f", ($1 + $2) * 1e6 / (n > 0 ? n : 1) }' "$dir/time"
+}
+
+run_wrk() { # url post? -> "rps p50 p99 cpu_us_per_request"
     if [ "$2" = post ]; then s="-s $dir/post.lua"; else s=""; fi
     # shellcheck disable=SC2086
-    wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" --latency $s "$1" >"$dir/wrk.out" 2>&1
+    /usr/bin/time -f "%U %S" -o "$dir/time" \
+        wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" --latency $s "$1" >"$dir/wrk.out" 2>&1
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$dir/wrk.out")
     p50=$(awk '$1 == "50%" { print $2 }' "$dir/wrk.out")
     p99=$(awk '$1 == "99%" { print $2 }' "$dir/wrk.out")
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
+    n=$(awk '/ requests in / { print $1 }' "$dir/wrk.out")
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $(cpu_per_req "$n")"
 }
 
-run_mlctl_max() { # url post? -> "rps p50 p99"
+run_mlctl_max() { # url post? -> "rps p50 p99 cpu_us_per_request"
     if [ "$2" = post ]; then
         set -- "$1" --body "$dir/body.json" -H "Content-Type: application/json"
     else
         set -- "$1"
     fi
-    "$MLCTL" --quiet --output json load "$@" --rate max -c "$CONNS" -t "$THREADS" \
+    /usr/bin/time -f "%U %S" -o "$dir/time" \
+        "$MLCTL" --quiet --output json load "$@" --rate max -c "$CONNS" -t "$THREADS" \
         -d "${DURATION}s" >"$dir/mlctl.json"
-    jq -r '"\(.achieved_rate) \(.latency.p50) \(.latency.p99)"' "$dir/mlctl.json"
+    n=$(jq -r .requests "$dir/mlctl.json")
+    echo "$(jq -r '"\(.achieved_rate) \(.latency.p50) \(.latency.p99)"' "$dir/mlctl.json") $(cpu_per_req "$n")"
 }
 
 run_mlctl_rate() { # url post? -> "achieved late p99 cpu% errors"
@@ -154,10 +165,13 @@ bench_target() { # name url post?
         run_mlctl_max "$url" "$post" >>"$dir/m"
         r=$((r + 1))
     done
+    # the median CPU per request over the rounds: steadier than req/s
+    wcpu=$(awk '{ print $4 }' "$dir/w" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    mcpu=$(awk '{ print $4 }' "$dir/m" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
     set -- $(best <"$dir/w") $(best <"$dir/m")
-    ratio=$(awk -v a="$4" -v b="$1" 'BEGIN { printf "%.2f", a / b }')
-    printf '%-8s closed  wrk    %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms\n' "$name" "$1" "$2" "$3"
-    printf '%-8s closed  mlctl  %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  ratio %sx wrk\n' "$name" "$4" "$5" "$6" "$ratio"
+    ratio=$(awk -v a="$5" -v b="$1" 'BEGIN { printf "%.2f", a / b }')
+    printf '%-8s closed  wrk    %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  CPU %5.2f us/req\n' "$name" "$1" "$2" "$3" "$wcpu"
+    printf '%-8s closed  mlctl  %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  CPU %5.2f us/req  ratio %sx wrk\n' "$name" "$5" "$6" "$7" "$mcpu" "$ratio"
     set -- $(run_mlctl_rate "$url" "$post")
     off=$(awk -v a="$1" -v r="$RATE" 'BEGIN { printf "%+.2f", 100 * (a - r) / r }')
     printf '%-8s open    mlctl  %10.1f req/s  (%s%% of %s)  late %s  p99 %7.3f ms  errors %s  CPU %s%%\n' \
