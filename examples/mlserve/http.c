@@ -309,7 +309,7 @@ void mhttp_next(struct mhttp_conn *c)
 
 bool mhttp_in_request(const struct mhttp_conn *c)
 {
-	return c->started && !c->complete;
+	return c->started && !c->complete && !c->err_status;
 }
 
 bool mhttp_take_continue(struct mhttp_conn *c)

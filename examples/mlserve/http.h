@@ -70,7 +70,8 @@ void mhttp_conn_release(struct mhttp_conn *c);
 enum mhttp_event mhttp_feed(struct mhttp_conn *c, const char *data, size_t len, size_t *used);
 /* Forget the finished request and get ready for the next one. */
 void mhttp_next(struct mhttp_conn *c);
-/* Whether a request has begun but is not complete (for read timeouts). */
+/* Whether a request has begun and is neither complete nor failed (for
+ * read timeouts and draining). */
 bool mhttp_in_request(const struct mhttp_conn *c);
 /* Take the pending "send 100 Continue" flag (true once per request). */
 bool mhttp_take_continue(struct mhttp_conn *c);

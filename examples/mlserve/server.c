@@ -101,6 +101,21 @@ struct conn {
 
 static void conn_close(struct conn *c);
 static void conn_flush(struct conn *c);
+
+/* close_after means "no new request on this connection": the one being
+ * received (a drain came in the middle of it) is still read and answered. */
+static bool can_finish(const struct conn *c)
+{
+	return c->close_after && !c->paused && !mhttp_in_request(&c->http);
+}
+
+/* Whether to keep reading: not waiting for an answer, not pushing back,
+ * and a request may still come (or is being received). */
+static bool wants_input(const struct conn *c)
+{
+	return !c->closing && !c->paused && !c->read_blocked &&
+	       (!c->close_after || mhttp_in_request(&c->http));
+}
 static void conn_process(struct conn *c, const char *data, size_t len);
 
 /* ======================================================================
@@ -344,7 +359,7 @@ static void on_write(uv_write_t *req, int status)
 		if (!c->paused)
 			start_reading(c);
 	}
-	if (c->close_after && !c->paused)
+	if (can_finish(c))
 		conn_finish(c);
 }
 
@@ -353,7 +368,7 @@ static void conn_flush(struct conn *c)
 	if (c->closing || c->writing)
 		return;
 	if (c->out.len == 0) {
-		if (c->close_after && !c->paused)
+		if (can_finish(c))
 			conn_finish(c);
 		return;
 	}
@@ -362,7 +377,7 @@ static void conn_flush(struct conn *c)
 	if (n == (int)c->out.len) {
 		c->out.len = 0;
 		c->last_ms = uv_now(&c->w->loop);
-		if (c->close_after && !c->paused)
+		if (can_finish(c))
 			conn_finish(c);
 		return;
 	}
@@ -400,7 +415,7 @@ static void resume(struct conn *c)
 	c->paused = false;
 	if (c->closing)
 		return;
-	if (c->close_after) {
+	if (c->close_after && !c->pending.len) {
 		conn_flush(c);
 		return;
 	}
@@ -414,7 +429,7 @@ static void resume(struct conn *c)
 		return;
 	}
 	conn_flush(c);
-	if (!c->read_blocked && !c->close_after)
+	if (wants_input(c))
 		start_reading(c);
 }
 
@@ -511,9 +526,9 @@ static void conn_process(struct conn *c, const char *data, size_t len)
 {
 	struct worker *w = c->w;
 	while (len > 0 && !c->closing) {
-		if (c->paused || c->close_after ||
-		    (c->writing && c->out.len > OUT_HIGH_WATER)) {
-			if (!c->close_after) {
+		bool no_more = c->close_after && !mhttp_in_request(&c->http);
+		if (c->paused || no_more || (c->writing && c->out.len > OUT_HIGH_WATER)) {
+			if (!no_more) {
 				/* keep the rest for later */
 				mbuf_add(&c->pending, data, len);
 				if (!c->paused)
@@ -550,7 +565,7 @@ static void conn_process(struct conn *c, const char *data, size_t len)
 	}
 	if (!c->closing)
 		conn_flush(c);
-	if (!c->closing && !c->paused && !c->read_blocked && !c->close_after && !c->pending.len)
+	if (!c->pending.len && wants_input(c))
 		start_reading(c);
 }
 
@@ -677,6 +692,7 @@ static void on_tick(uv_timer_t *t)
 				char m[128];
 				snprintf(m, sizeof m,
 					 "request not received within %lld ms", o->read_timeout_ms);
+				c->http.err_status = 408; /* the request is abandoned */
 				put_error(c, 408, m);
 				record(w, MH_OTHER, NULL, 408, c->req_start_ns);
 				stop_reading(c);

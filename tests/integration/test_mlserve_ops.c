@@ -301,3 +301,91 @@ Test(mlserve_ops, artifact_fetched_over_http_is_verified)
 	cr_assert_eq(ms_http(NULL, "POST", node.port, "/v2/models/eta/infer", INFER_BODY("50", "10"), NULL, &r), 200);
 	cr_assert(strstr(r.body, "\"model_version\":\"2.0.0\""));
 }
+
+/* ---- not ready ----------------------------------------------------------- */
+
+struct bg_load {
+	int port;
+	char url[256];
+	char sha[65];
+	long status;
+};
+
+static void *bg_load_main(void *arg)
+{
+	struct bg_load *b = arg;
+	struct ms_resp rr = { 0 };
+	b->status = ms_load(b->port, "eta", b->url, b->sha, NULL, &rr);
+	ms_resp_free(&rr);
+	return NULL;
+}
+
+Test(mlserve_ops, a_model_loading_for_the_first_time_answers_503)
+{
+	if (access("/usr/bin/python3", X_OK) != 0)
+		cr_skip_test("no /usr/bin/python3 for a file server");
+	/* a file server that takes 1.5 s to answer */
+	char *argv[] = { "/usr/bin/python3", "-u", "-c",
+			 "import http.server,functools,sys,time\n"
+			 "class H(http.server.SimpleHTTPRequestHandler):\n"
+			 "    def do_GET(self):\n"
+			 "        time.sleep(1.5)\n"
+			 "        super().do_GET()\n"
+			 "h=functools.partial(H,directory=sys.argv[1])\n"
+			 "s=http.server.ThreadingHTTPServer(('127.0.0.1',0),h)\n"
+			 "print('listening on 127.0.0.1:%d'%s.server_address[1],flush=True)\n"
+			 "s.serve_forever()\n",
+			 dir, NULL };
+	char out[600], err[600];
+	snprintf(out, sizeof out, "%s/slow.out", dir);
+	snprintf(err, sizeof err, "%s/slow.err", dir);
+	cr_assert_eq(proc_start(&web, argv, NULL, out, err), 0);
+	cr_assert_eq(proc_wait_listening(&web, 5000), 0, "file server did not start");
+	ms_start(&node, dir, NULL);
+	struct bg_load b = { .port = node.port };
+	snprintf(b.url, sizeof b.url, "http://127.0.0.1:%d/eta-2.0.0.yaml", web.port);
+	memcpy(b.sha, s2, sizeof b.sha);
+	pthread_t th;
+	pthread_create(&th, NULL, bg_load_main, &b);
+	ms_sleep(400);
+	cr_assert_eq(ms_http(NULL, "GET", node.port, "/v2/models/eta/ready", NULL, NULL, &r), 503, "%s", r.body);
+	cr_assert_str_eq(r.body, "{\"error\":\"model 'eta' is loading\"}");
+	cr_assert_eq(ms_http(NULL, "POST", node.port, "/v2/models/eta/infer", INFER_BODY("50", "10"), NULL, &r), 503);
+	cr_assert_eq(ms_http(NULL, "POST", node.port, "/v2/repository/index", "", NULL, &r), 200);
+	cr_assert(strstr(r.body, "\"state\":\"LOADING\""), "%s", r.body);
+	/* the node keeps answering everything else while the load runs */
+	cr_assert_eq(ms_http(NULL, "GET", node.port, "/v2/health/ready", NULL, NULL, &r), 200);
+	cr_assert_lt(r.ms, 500);
+	pthread_join(th, NULL);
+	cr_assert_eq(b.status, 200);
+	cr_assert_eq(ms_http(NULL, "GET", node.port, "/v2/models/eta/ready", NULL, NULL, &r), 200);
+}
+
+Test(mlserve_ops, draining_node_reports_not_ready_and_closes_after_answering)
+{
+	char p[512], sha[65];
+	ms_model(dir, "eta", "2.1.0", ETA2_TERMS, "faults: { latency: 800ms }\n", p, sha);
+	ms_start(&node, dir, "--workers", "2", NULL);
+	cr_assert_eq(ms_load(node.port, "eta", p, sha, NULL, &r), 200, "%s", r.body);
+	/* one request in flight, one half sent when SIGTERM comes */
+	struct one o = { .port = node.port };
+	pthread_t th;
+	pthread_create(&th, NULL, one_request, &o);
+	int fd = ms_connect(node.port);
+	ms_send(fd, "GET /v2/health/ready HTTP/1.1\r\n", 31);
+	ms_sleep(200);
+	kill(node.pid, SIGTERM);
+	ms_sleep(200);
+	ms_send(fd, "Host: x\r\n\r\n", 11);
+	bool closed;
+	char *got = ms_recv(fd, NULL, 3000, &closed);
+	cr_assert(strstr(got, "HTTP/1.1 503"), "[%s] closed=%d", got, closed);
+	cr_assert(strstr(got, "not ready: shutting down"), "%s", got);
+	cr_assert(strstr(got, "Connection: close"), "%s", got);
+	cr_assert(closed);
+	free(got);
+	close(fd);
+	pthread_join(th, NULL);
+	cr_assert_eq(o.status, 200, "%ld %s", o.status, o.body);
+	cr_assert_eq(proc_wait(&node, 5000), 0);
+}
