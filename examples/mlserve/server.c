@@ -334,6 +334,8 @@ static void on_write(uv_write_t *req, int status)
 	struct conn *c = req->data;
 	c->writing = false;
 	c->wbuf.len = 0;
+	if (c->wbuf.cap > OUT_HIGH_WATER)
+		mbuf_reset(&c->wbuf, 0); /* after a huge answer */
 	if (c->closing)
 		return;
 	if (status < 0) {
@@ -376,6 +378,8 @@ static void conn_flush(struct conn *c)
 	int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 	if (n == (int)c->out.len) {
 		c->out.len = 0;
+		if (c->out.cap > OUT_HIGH_WATER)
+			mbuf_reset(&c->out, 0);
 		c->last_ms = uv_now(&c->w->loop);
 		if (can_finish(c))
 			conn_finish(c);
