@@ -24,7 +24,7 @@ ROUNDS=${ROUNDS:-2}
 MLCTL=${MLCTL:-bin/mlctl}
 MLSERVE=${MLSERVE:-bin/mlserve}
 
-for t in wrk nginx jq /usr/bin/time python3; do
+for t in wrk nginx python3; do
     command -v "$t" >/dev/null 2>&1 || { echo "bench: needs $t" >&2; exit 2; }
 done
 [ -x "$MLCTL" ] || { echo "bench: build $MLCTL first (make)" >&2; exit 2; }
@@ -110,21 +110,39 @@ to_ms() {
         printf "%.3f", n }'
 }
 
-# CPU (user + sys) of the last timed run, in µs per request
-cpu_per_req() { # requests
-    awk -v n="$1" '{ printf "%.2f", ($1 + $2) * 1e6 / (n > 0 ? n : 1) }' "$dir/time"
+# CPU of one command: `times` (POSIX, builtin) writes this shell's
+# children's user and sys times; snapshots before and after the command,
+# taken in this shell (not a subshell), differ by the command's CPU.
+cpu_of_children() { # snapshot-file -> seconds
+    awk 'NR == 2 {
+        t = 0
+        for (i = 1; i <= 2; i++) { split($i, a, "m"); sub(/s$/, "", a[2]); t += a[1] * 60 + a[2] }
+        printf "%.4f", t }' "$1"
+}
+cpu_used() { # -> CPU seconds between $dir/t0 and $dir/t1
+    awk -v a="$(cpu_of_children "$dir/t0")" -v b="$(cpu_of_children "$dir/t1")" 'BEGIN { printf "%.4f", b - a }'
+}
+
+# A field of the mlctl JSON document in $dir/mlctl.json ("latency.p99").
+jget() {
+    python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[k]
+print(v)' "$dir/mlctl.json" "$1"
 }
 
 run_wrk() { # url post? -> "rps p50 p99 cpu_us_per_request"
     if [ "$2" = post ]; then s="-s $dir/post.lua"; else s=""; fi
+    times >"$dir/t0"
     # shellcheck disable=SC2086
-    /usr/bin/time -f "%U %S" -o "$dir/time" \
-        wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" --latency $s "$1" >"$dir/wrk.out" 2>&1
+    wrk -t "$THREADS" -c "$CONNS" -d "${DURATION}s" --latency $s "$1" >"$dir/wrk.out" 2>&1
+    times >"$dir/t1"
     rps=$(awk '/^Requests\/sec:/ { print $2 }' "$dir/wrk.out")
     p50=$(awk '$1 == "50%" { print $2 }' "$dir/wrk.out")
     p99=$(awk '$1 == "99%" { print $2 }' "$dir/wrk.out")
     n=$(awk '/ requests in / { print $1 }' "$dir/wrk.out")
-    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $(cpu_per_req "$n")"
+    echo "$rps $(to_ms "$p50") $(to_ms "$p99") $(awk -v c="$(cpu_used)" -v n="$n" 'BEGIN { printf "%.2f", c * 1e6 / n }')"
 }
 
 run_mlctl_max() { # url post? -> "rps p50 p99 cpu_us_per_request"
@@ -133,11 +151,12 @@ run_mlctl_max() { # url post? -> "rps p50 p99 cpu_us_per_request"
     else
         set -- "$1"
     fi
-    /usr/bin/time -f "%U %S" -o "$dir/time" \
-        "$MLCTL" --quiet --output json load "$@" --rate max -c "$CONNS" -t "$THREADS" \
+    times >"$dir/t0"
+    "$MLCTL" --quiet --output json load "$@" --rate max -c "$CONNS" -t "$THREADS" \
         -d "${DURATION}s" >"$dir/mlctl.json"
-    n=$(jq -r .requests "$dir/mlctl.json")
-    echo "$(jq -r '"\(.achieved_rate) \(.latency.p50) \(.latency.p99)"' "$dir/mlctl.json") $(cpu_per_req "$n")"
+    times >"$dir/t1"
+    n=$(jget requests)
+    echo "$(jget achieved_rate) $(jget latency.p50) $(jget latency.p99) $(awk -v c="$(cpu_used)" -v n="$n" 'BEGIN { printf "%.2f", c * 1e6 / n }')"
 }
 
 run_mlctl_rate() { # url post? -> "achieved late p99 cpu% errors"
@@ -146,10 +165,12 @@ run_mlctl_rate() { # url post? -> "achieved late p99 cpu% errors"
     else
         set -- "$1"
     fi
-    /usr/bin/time -f "%U %S %e" -o "$dir/time" "$MLCTL" --quiet --output json load "$@" \
-        --rate "$RATE" -c "$CONNS" -d "${DURATION}s" >"$dir/mlctl.json"
-    cpu=$(awk '{ printf "%.1f", 100 * ($1 + $2) / $3 }' "$dir/time")
-    jq -r --arg cpu "$cpu" '"\(.achieved_rate) \(.late) \(.latency.p99) \($cpu) \(.errors.total)"' "$dir/mlctl.json"
+    times >"$dir/t0"
+    "$MLCTL" --quiet --output json load "$@" --rate "$RATE" -c "$CONNS" \
+        -d "${DURATION}s" >"$dir/mlctl.json"
+    times >"$dir/t1"
+    cpu=$(awk -v c="$(cpu_used)" -v e="$(jget elapsed_s)" 'BEGIN { printf "%.1f", 100 * c / e }')
+    echo "$(jget achieved_rate) $(jget late) $(jget latency.p99) $cpu $(jget errors.total)"
 }
 
 best() { # "a b c" lines on stdin -> the line with the highest first field

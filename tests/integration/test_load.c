@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -634,22 +635,46 @@ static char *write_env(int n)
 	return p;
 }
 
+/* GET http://127.0.0.1:port/path over a plain socket: the whole reply
+ * (the server closes: Connection: close). Caller frees. */
+static char *http_get(int port, const char *path)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct timeval tv = { 5, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	char *req = fmt("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+			"Connection: close\r\n\r\n", path, port);
+	cr_assert_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	free(req);
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+	while ((r = recv(fd, buf + n, cap - n - 1, 0)) > 0) {
+		n += (size_t)r;
+		if (n + 1 == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	buf[n] = '\0';
+	close(fd);
+	return buf;
+}
+
 /* Sum of mlserve_requests_total{...,code="<code>"} on node i. */
 static long metric_requests(int i, const char *code)
 {
-	char *cmd = fmt("curl -s --max-time 5 http://127.0.0.1:%d/metrics",
-			g_ms_port[i]);
-	FILE *p = popen(cmd, "r");
-	char line[512];
-	long total = 0;
+	char *body = http_get(g_ms_port[i], "/metrics");
 	char *want = fmt("code=\"%s\"}", code);
-	while (fgets(line, sizeof(line), p))
+	long total = 0;
+	for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n"))
 		if (strncmp(line, "mlserve_requests_total{", 23) == 0 &&
 		    strstr(line, want))
 			total += atol(strrchr(line, ' ') + 1);
-	pclose(p);
-	free(cmd);
 	free(want);
+	free(body);
 	return total;
 }
 
