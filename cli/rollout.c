@@ -348,7 +348,7 @@ static void on_stop_signal(int sig)
 }
 
 /* A fresh rollout waits while one is paused: exit 4 with a clear word. */
-static bool refuse_when_paused(struct ledger *ledger, const struct cfg_env *env)
+bool rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env)
 {
 	struct rollout_paused *p = NULL;
 	struct ml_err err = ML_ERR_INIT;
@@ -374,7 +374,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 {
 	const struct cfg_env *env = req->env;
 	struct ml_err err = ML_ERR_INIT;
-	if (!req->resume && refuse_when_paused(ledger, env))
+	if (!req->resume && rollout_refuse_when_paused(ledger, env))
 		return ML_EXIT_LOCKED;
 	struct rstate_release target = { 0 };
 	if (req->target)

@@ -74,6 +74,10 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		struct rstate *st, const struct plan *p,
 		const struct rollout_req *req);
 
+/* True (after saying so on stderr) when env has a paused rollout that
+ * must be continued or aborted first. */
+bool rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env);
+
 /* The result of a rollout with nothing to do (text, or one JSON document). */
 void rollout_print_noop(const struct cfg_env *env, const char *action,
 			const char *model, const char *version);

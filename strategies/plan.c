@@ -328,6 +328,14 @@ int strategy_plan(const struct strategy_opts *o, const struct rollout_state *st,
 		rc = strategy_bluegreen_plan(o, st, rel->version, out, err);
 		break;
 	case CFG_STRAT_CANARY:
+		if (!out->from_version) {
+			/* nothing serves yet: no stable release to compare
+			 * a canary with, so the release rolls out directly */
+			out->strategy = CFG_STRAT_ROLLING;
+			struct strategy_opts ro = { CFG_STRAT_ROLLING, NULL, o->env };
+			rc = strategy_rolling_plan(&ro, st, rel->version, out, err);
+			break;
+		}
 		rc = strategy_canary_plan(o, st, rel->version, out, err);
 		break;
 	}

@@ -568,3 +568,20 @@ Test(strategy, rolling_never_drains_the_only_node_in_rotation)
 	fixture_free(&fx);
 	cfg_env_free(env);
 }
+
+Test(strategy, canary_on_an_environment_serving_nothing_rolls_out_directly)
+{
+	struct cfg_env *env = env_with(4, "haproxy", "strategy: { type: canary }\n");
+	struct fixture fx;
+	state_all(&fx, 4, NULL, 1);
+	struct plan p;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(plan_for(env, -1, &fx, "1.0.0", &p, &err), 0);
+	cr_assert_eq(p.strategy, CFG_STRAT_ROLLING, "no stable release to compare with");
+	for (size_t i = 0; i < p.n_steps; i++)
+		cr_assert_neq(p.steps[i].kind, STEP_ANALYSE);
+	assert_each_loaded_once(&p, 4);
+	plan_release(&p);
+	fixture_free(&fx);
+	cfg_env_free(env);
+}
