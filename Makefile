@@ -113,7 +113,8 @@ manlint: man/mlctl.1
 SAN_VARS := BUILD=build/san BIN=build/san/bin CC=clang OPT="-O1 -g" \
   SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 sanitize: deps
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) --no-print-directory $(SAN_VARS) unit integration
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), each run FUZZ_SECONDS.
