@@ -39,6 +39,7 @@ struct cmd_help {
 	X(history)                                                      \
 	X(load)                                                         \
 	X(plan)                                                         \
+	X(promote)                                                      \
 	X(rollback)                                                     \
 	X(status)                                                       \
 	X(up)                                                           \

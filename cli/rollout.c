@@ -16,6 +16,7 @@
 #include "analysis.h"
 #include "engine.h"
 #include "engine_ops.h"
+#include "gates/gate.h"
 #include "http.h"
 #include "ledger.h"
 #include "out.h"
@@ -368,6 +369,15 @@ bool rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env
 	return true;
 }
 
+/* promote's gate results, one entry per gate that ran. */
+static json_t *gates_json(const struct engine_gates *g)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < g->n_run; i++)
+		json_array_append_new(a, gate_result_json(&g->results[i]));
+	return a;
+}
+
 int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		struct rstate *st, const struct plan *p,
 		const struct rollout_req *req)
@@ -388,6 +398,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				    req->resume ? req->resume->analysis_json : NULL,
 				    NULL };
 	real.stop = &stop_flag;
+	real.gates = req->gates;
 	/* one HTTP client for the whole rollout: each node's connection is
 	 * reused from load to ready to unload */
 	struct ml_err herr = ML_ERR_INIT;
@@ -475,6 +486,8 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	if (res.reason[0])
 		json_object_set_new(extra, "reason", json_string(res.reason));
 	json_object_set_new(extra, "steps", json_loads(res.journal_json, 0, NULL));
+	if (req->gates)
+		json_object_set_new(extra, "gates", gates_json(req->gates));
 	if (analysis)
 		json_object_set_new(extra, "analysis", json_loads(analysis, 0, NULL));
 	if (abort_ms >= 0)
@@ -555,6 +568,8 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			json_object_set_new(o, "analysis", json_loads(analysis, 0, NULL));
 		json_object_set_new(o, "ledger_commit", oid[0] ? json_string(oid) : json_null());
 		json_object_set_new(o, "steps", json_loads(res.journal_json, 0, NULL));
+		if (req->gates)
+			json_object_set_new(o, "gates", gates_json(req->gates));
 		char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		out_json_text(t);
 		free(t);

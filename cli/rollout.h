@@ -11,6 +11,8 @@
 #include "rstate.h"
 #include "strategy.h"
 
+struct engine_gates;
+
 struct ledger;
 
 struct rollout_req {
@@ -31,6 +33,8 @@ struct rollout_req {
 	bool abort;                /* with resume: roll it back instead */
 	const char *full_reason;   /* continue --full: why the remaining
 				      canary steps were skipped */
+	struct engine_gates *gates; /* promote: the gates its GATES step runs
+				       (results reported and recorded), or NULL */
 };
 
 /* A rollout paused in an environment, as its pause record says. */

@@ -180,6 +180,9 @@ static int step_forward(struct run *r, const struct plan_step *s,
 	case STEP_PAUSE:
 		rc = 0; /* the caller stops the run before a pause */
 		break;
+	case STEP_GATES:
+		rc = ops->gates ? ops->gates(ops->ctx, s, err) : 0;
+		break;
 	}
 	for (size_t i = 0; i < s->n_nodes; i++) {
 		size_t k = s->nodes[i];
@@ -247,6 +250,7 @@ static int step_undo(struct run *r, const struct applied *a, struct ml_err *err)
 	case STEP_SMOKE:
 	case STEP_ANALYSE:
 	case STEP_PAUSE:
+	case STEP_GATES:
 		return 0;
 	}
 	return 0;

@@ -47,6 +47,10 @@ struct engine_ops {
 	 * after this step as at a manual pause. */
 	int (*analyse)(void *ctx, const struct plan_step *step,
 		       long long until_ms, struct ml_err *err);
+	/* `promote`: the environment's gates against the step's nodes (and
+	 * the preview listener after a blue/green preview); 1 + err->msg
+	 * when a gate says no. NULL: the step passes. */
+	int (*gates)(void *ctx, const struct plan_step *step, struct ml_err *err);
 };
 
 /* One journal line. */

@@ -5,6 +5,7 @@
 #include "engine_ops.h"
 #include "analysis.h"
 #include "exitcode.h"
+#include "gates/gate.h"
 #include "node.h"
 #include "out.h"
 #include "router.h"
@@ -212,6 +213,55 @@ static int op_analyse(void *ctx, const struct plan_step *s, long long until_ms,
 				 number, until_ms, whole, analysis_line, NULL, err);
 }
 
+/* promote's gates against the nodes the release was just loaded on: every
+ * gate runs and is reported, then one "no" fails the step. */
+static int op_gates(void *ctx, const struct plan_step *s, struct ml_err *err)
+{
+	struct engine_real *e = ctx;
+	struct engine_gates *g = e->gates;
+	if (!g || g->n == 0)
+		return 0;
+	if (!e->rel)
+		return ml_err_set(err, ML_EXIT_USAGE,
+				  "gates need the release manifest");
+	struct gate_target t = { 0 };
+	t.nodes = (const struct cfg_node **)node_ptrs(e->env, s->nodes, s->n_nodes);
+	t.n_nodes = s->n_nodes;
+	if (g->via_preview && e->env->preview.set)
+		t.router_url = xasprintf("http://%s:%d", e->env->preview.host,
+					 e->env->preview.port);
+	else if (g->via_router && e->env->listen.set)
+		t.router_url = xasprintf("http://%s:%d", e->env->listen.host,
+					 e->env->listen.port);
+	struct gate_ctx gc = { e->env, e->rel, g->lim, &t, ".", g->report_path };
+	char failed[512] = "";
+	size_t fk = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		out_progress("gates: %s ...", cfg_gate_name(g->order[i]));
+		gate_run(g->order[i], &gc, &g->results[i]);
+		g->n_run = i + 1;
+		const struct gate_result *r = &g->results[i];
+		out_progress("gates: %s %s (%.2fs)%s%s", cfg_gate_name(g->order[i]),
+			     r->passed ? "passed" : "FAILED", r->ms / 1000,
+			     r->summary ? ": " : "", r->summary ? r->summary : "");
+		if (!r->passed && fk < sizeof(failed)) {
+			char why[200];
+			int w = snprintf(failed + fk, sizeof(failed) - fk, "%s%s (%s)",
+					 fk ? ", " : "", cfg_gate_name(g->order[i]),
+					 gate_first_failure(r, why, sizeof(why)));
+			if (w > 0)
+				fk += (size_t)w;
+		}
+	}
+	free(t.router_url);
+	free(t.nodes);
+	if (fk) {
+		ml_err_set(err, ML_EXIT_CHECK_FAILED, "gates failed: %s", failed);
+		return 1;
+	}
+	return 0;
+}
+
 void engine_real_release(struct engine_real *e)
 {
 	analysis_free(e->an);
@@ -228,4 +278,5 @@ void engine_real_ops(struct engine_real *e, struct engine_ops *ops)
 	ops->set_preview = op_set_preview;
 	ops->smoke = op_smoke;
 	ops->analyse = op_analyse;
+	ops->gates = op_gates;
 }

@@ -10,6 +10,21 @@
 struct analysis;
 
 struct http_client;
+struct gate_limits;
+struct gate_result;
+
+/* `promote`: the gates its GATES step runs, and their results. */
+struct engine_gates {
+	const enum cfg_gate *order; /* the environment's gates, in order */
+	size_t n;
+	const struct gate_limits *lim; /* floors merged with the release's */
+	const char *report_path;       /* load report, or NULL */
+	bool via_preview;   /* through router.preview (after a blue/green preview) */
+	bool via_router;    /* through the live listener */
+	struct gate_result *results; /* n entries, filled by the step (caller
+					releases each with gate_result_release) */
+	size_t n_run;
+};
 
 /* Node calls of one rollout share `http` (a private-loop client from
  * core/http.h, may be NULL), so each node's connection is reused from
@@ -29,6 +44,7 @@ struct engine_real {
 	struct http_client *http;      /* node calls of the rollout share it
 					  (borrowed; NULL: one per call) */
 	volatile sig_atomic_t *stop;   /* see engine_opts.stop, or NULL */
+	struct engine_gates *gates;    /* promote's gates, or NULL */
 };
 
 void engine_real_ops(struct engine_real *e, struct engine_ops *ops);

@@ -36,6 +36,19 @@ struct plan_step *plan_add(struct plan *p, enum step_kind kind,
 	return s;
 }
 
+struct plan_step *plan_insert(struct plan *p, size_t at, enum step_kind kind,
+			      const size_t *nodes, size_t n_nodes)
+{
+	if (at > p->n_steps)
+		at = p->n_steps;
+	plan_add(p, kind, nodes, n_nodes);
+	struct plan_step s = p->steps[p->n_steps - 1];
+	memmove(&p->steps[at + 1], &p->steps[at],
+		(p->n_steps - 1 - at) * sizeof(*p->steps));
+	p->steps[at] = s;
+	return &p->steps[at];
+}
+
 void plan_step_text(struct plan_step *s, const char *fmt, ...)
 {
 	va_list ap;

@@ -27,7 +27,8 @@
 	X(SMOKE, "smoke")             /* smoke cases through the preview */    \
 	X(SWITCH, "switch")           /* live traffic -> these nodes only */   \
 	X(ANALYSE, "analyse")         /* canary pause with analysis */         \
-	X(PAUSE, "pause")             /* manual pause: wait for `continue` */
+	X(PAUSE, "pause")             /* manual pause: wait for `continue` */ \
+	X(GATES, "gates")             /* promote: the env's gates on nodes */
 
 enum step_kind {
 #define STEP_ENUM(name, text) STEP_##name,
@@ -104,6 +105,9 @@ void plan_release(struct plan *p);
 /* ---- helpers shared by the strategies ---------------------------------- */
 struct plan_step *plan_add(struct plan *p, enum step_kind kind,
 			   const size_t *nodes, size_t n_nodes);
+/* Insert a step before index `at` (at >= n_steps appends). */
+struct plan_step *plan_insert(struct plan *p, size_t at, enum step_kind kind,
+			      const size_t *nodes, size_t n_nodes);
 /* Set the step's text from a format; node names appended by the caller's
  * format through plan_node_list(). */
 void plan_step_text(struct plan_step *s, const char *fmt, ...)

@@ -1,0 +1,330 @@
+/* cmd_promote.c — `mlctl promote RELEASE --to E`: the promotion order
+ * (the release deployed and not rejected in the environment E promotes
+ * from, its gates passed there), approval (`approval: manual` needs
+ * --approve), then the deploy with E's gates run where the strategy
+ * allows before traffic — through the blue/green preview, on the canary
+ * nodes before the first step — or right after a rolling or recreate
+ * deploy; a gate that says no rolls the environment back and rejects the
+ * release there. */
+#include "cli.h"
+#include "common.h"
+#include "engine_ops.h"
+#include "gates/gate.h"
+#include "ledger.h"
+#include "lock.h"
+#include "opts.h"
+#include "rollout.h"
+#include "rstate.h"
+#include "strategy.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const struct cmd_help cmd_promote_help = {
+	"promote", "deploy a release to the next environment, gated",
+	"  mlctl promote RELEASE --to E [--approve] [--strategy S] [--timeout D]\n"
+	"                [--junit FILE] [--force]",
+	"  RELEASE         the release manifest\n"
+	"  --to E          the environment to promote into\n"
+	"  --approve       approve a promotion into an environment with\n"
+	"                  'approval: manual' (recorded with your name)\n"
+	"  --strategy S    as for deploy\n"
+	"  --timeout D     as for deploy (default 10m)\n"
+	"  --junit FILE    JUnit XML of the gates\n"
+	"  --force         promote a release rejected in E\n"
+	"  Exit status: 0 promoted; 1 a gate or check said no (E is back on its\n"
+	"  last good release); 2 bad input; 3 operational failure; 4 locked;\n"
+	"  5 promotion order not met or approval needed.",
+};
+
+struct gate_seen {
+	const char *model, *version;
+	int verdict; /* 0 none yet, 1 passed, -1 failed */
+};
+
+static int on_entry(const struct ledger_entry *e, void *payload)
+{
+	struct gate_seen *g = payload;
+	if (!e->model || !e->version || strcmp(e->model, g->model) ||
+	    strcmp(e->version, g->version) || !e->action || !e->outcome)
+		return 0;
+	if (strcmp(e->action, LEDGER_ACTION_GATE) == 0) {
+		g->verdict = strcmp(e->outcome, LEDGER_OUTCOME_GATES_PASSED) == 0 ? 1 : -1;
+		return 1;
+	}
+	if (strcmp(e->action, "promote") == 0 &&
+	    strcmp(e->outcome, LEDGER_OUTCOME_DEPLOYED) == 0) {
+		g->verdict = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The promotion order: deployed in `from`, not rejected there, and its
+ * gates (when `from` has any) passed there. ML_EXIT_OK or POLICY. */
+static int order_check(struct ledger *ledger, const struct project *proj,
+		       const struct cfg_env *env, const struct cfg_release *rel)
+{
+	if (!env->promotes_from)
+		return ML_EXIT_OK;
+	const char *from = env->promotes_from;
+	struct ml_err err = ML_ERR_INIT;
+	struct ledger_entry *dep = NULL;
+	if (ledger_deployment(ledger, from, rel->model, rel->version, 0, &dep, &err))
+		return cli_fail(&err);
+	if (!dep) {
+		out_error("promotion order: %s %s was never deployed to %s (%s "
+			  "promotes from %s)",
+			  rel->model, rel->version, from, env->name, from);
+		return ML_EXIT_POLICY;
+	}
+	ledger_entry_free(dep);
+	bool rejected = false;
+	char *reason = NULL;
+	if (ledger_is_rejected(ledger, from, rel->model, rel->version, &rejected,
+			       &reason, &err))
+		return cli_fail(&err);
+	if (rejected) {
+		out_error("promotion order: %s %s is rejected in %s%s%s", rel->model,
+			  rel->version, from, reason ? ": " : "", reason ? reason : "");
+		free(reason);
+		return ML_EXIT_POLICY;
+	}
+	struct cfg_env *src = project_env(proj, from);
+	if (src && src->n_gates) {
+		struct gate_seen g = { rel->model, rel->version, 0 };
+		if (ledger_history(ledger, from, 0, on_entry, &g, &err) < 0)
+			return cli_fail(&err);
+		if (g.verdict != 1) {
+			out_error("promotion order: %s %s has not passed %s's gates "
+				  "(mlctl gate %s --env %s)",
+				  rel->model, rel->version, from, rel->file, from);
+			return ML_EXIT_POLICY;
+		}
+	}
+	return ML_EXIT_OK;
+}
+
+/* Put the GATES step where the strategy allows it before traffic. */
+static void insert_gates(const struct cfg_env *env, struct plan *p,
+			 struct engine_gates *g)
+{
+	size_t at = p->n_steps;
+	const size_t *nodes = p->target_nodes;
+	size_t n = p->n_target_nodes;
+	size_t *all = NULL;
+	const char *where = "on every node";
+	if (p->strategy == CFG_STRAT_BLUEGREEN) {
+		for (size_t i = p->n_steps; i > 0; i--)
+			if (p->steps[i - 1].kind == STEP_SWITCH) {
+				at = i - 1;
+				break;
+			}
+		g->via_preview = true;
+		where = "through the preview listener, before the switch";
+	} else if (p->strategy == CFG_STRAT_CANARY) {
+		for (size_t i = 0; i < p->n_steps; i++)
+			if (p->steps[i].kind == STEP_WEIGHTS) {
+				at = i;
+				break;
+			}
+		where = "on the canary nodes, before the first step";
+	} else {
+		g->via_router = env->router_driver != CFG_ROUTER_NONE;
+		where = "right after the deploy";
+	}
+	if (!nodes || n == 0 || p->strategy == CFG_STRAT_ROLLING ||
+	    p->strategy == CFG_STRAT_RECREATE) {
+		all = xmalloc((env->n_nodes + 1) * sizeof(*all));
+		for (size_t i = 0; i < env->n_nodes; i++)
+			all[i] = i;
+		nodes = all;
+		n = env->n_nodes;
+	}
+	struct plan_step *s = plan_insert(p, at, STEP_GATES, nodes, n);
+	char list[160] = "";
+	size_t k = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		int w = snprintf(list + k, sizeof(list) - k, "%s%s", i ? ", " : "",
+				 cfg_gate_name(g->order[i]));
+		if (w > 0 && (size_t)w < sizeof(list) - k)
+			k += (size_t)w;
+	}
+	plan_step_text(s, "gates %s %s", list, where);
+	free(all);
+}
+
+int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
+{
+	const char *to = NULL, *strategy = NULL, *timeout = NULL, *junit = NULL;
+	const char *pos[1];
+	bool approve = false, force = false;
+	const struct cli_opt opts[] = {
+		{ "--to", NULL, &to, NULL },
+		{ "--env", "-e", &to, NULL },
+		{ "--strategy", NULL, &strategy, NULL },
+		{ "--timeout", NULL, &timeout, NULL },
+		{ "--junit", NULL, &junit, NULL },
+		{ "--approve", NULL, NULL, &approve },
+		{ "--force", "-f", NULL, &force },
+		{ 0 },
+	};
+	int n = cli_parse("promote", argc, argv, opts, pos, 1);
+	if (n < 0)
+		return ML_EXIT_USAGE;
+	if (n != 1)
+		return cli_usage_error("promote", "which release? give its manifest");
+	if (!to)
+		return cli_usage_error("promote", "--to E is required");
+	int type = -1;
+	if (strategy && (type = cfg_strategy_parse(strategy)) < 0)
+		return cli_usage_error("promote", "--strategy takes recreate, rolling, "
+						  "bluegreen or canary, not '%s'",
+				       strategy);
+	long long timeout_ms = 600000;
+	if (timeout && (cfg_parse_duration(timeout, &timeout_ms) || timeout_ms <= 0))
+		return cli_usage_error("promote", "--timeout takes a duration like "
+						  "90s or 10m, not '%s'",
+				       timeout);
+
+	struct project proj = { 0 };
+	struct cfg_env *env = NULL;
+	struct cfg_release *rel = NULL;
+	struct ledger *ledger = NULL;
+	struct lock *lk = NULL;
+	struct rstate st = { 0 };
+	struct plan p = { 0 };
+	struct ml_err err = ML_ERR_INIT;
+	struct engine_gates gates = { 0 };
+	struct gate_limits lim;
+	char *manifest = NULL, *reason = NULL, *note = NULL;
+	size_t manifest_len = 0;
+	int rc = cli_load_env("promote", to, &proj, &env);
+	if (rc)
+		goto out;
+	if ((rc = cli_load_release(pos[0], &rel)))
+		goto out;
+	if (read_file(pos[0], 1 << 20, &manifest, &manifest_len)) {
+		rc = cli_usage_error("promote", "%s: %s", pos[0], strerror(errno));
+		goto out;
+	}
+	/* the gates' settings are checked before anything happens */
+	gate_limits_merge(&env->checks, &rel->checks, rel->serving_mode, &lim);
+	for (size_t i = 0; i < lim.n_held; i++)
+		out_warn("%s", lim.held[i]);
+	gates.order = env->gates;
+	gates.n = env->n_gates;
+	gates.lim = &lim;
+	gates.results = xcalloc(env->n_gates + 1, sizeof(*gates.results));
+	struct gate_target none = { 0 };
+	struct gate_ctx gc = { env, rel, &lim, &none, ".", NULL };
+	for (size_t i = 0; i < env->n_gates; i++) {
+		struct ml_err e = ML_ERR_INIT;
+		if (gate_preflight(env->gates[i], &gc, &e)) {
+			out_error("%s", e.msg);
+			rc = ML_EXIT_USAGE;
+		}
+	}
+	if (rc)
+		goto out;
+	if ((rc = cli_open_ledger(ctx, true, &ledger)))
+		goto out;
+	if ((rc = order_check(ledger, &proj, env, rel)))
+		goto out;
+	if (env->approval == CFG_APPROVAL_MANUAL && !approve) {
+		out_error("promotion into %s needs approval: rerun with --approve "
+			  "(your name goes into the ledger)",
+			  env->name);
+		rc = ML_EXIT_POLICY;
+		goto out;
+	}
+	char what[160];
+	snprintf(what, sizeof(what), "promote %s %s", rel->model, rel->version);
+	if (lock_acquire(ctx->state_dir, env->name, what, &lk, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (rollout_refuse_when_paused(ledger, env)) {
+		rc = ML_EXIT_LOCKED;
+		goto out;
+	}
+	bool rejected = false;
+	if (ledger_is_rejected(ledger, env->name, rel->model, rel->version,
+			       &rejected, &reason, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (rejected && !force) {
+		out_error("%s %s is rejected in %s%s%s; promote it anyway with --force",
+			  rel->model, rel->version, env->name, reason ? ": " : "",
+			  reason ? reason : "");
+		rc = ML_EXIT_USAGE;
+		goto out;
+	}
+	if (rstate_load(&st, env, ledger, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	struct strategy_opts so;
+	strategy_opts_for(env, type, &so);
+	struct rollout_state view = rstate_view(&st);
+	if (strategy_plan(&so, &view, rel, &p, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (p.n_steps == 0 && env->n_gates == 0) {
+		rollout_print_noop(env, "promote", rel->model, rel->version);
+		rc = ML_EXIT_OK;
+		goto out;
+	}
+	if (env->n_gates)
+		insert_gates(env, &p, &gates);
+	char host[128] = "?";
+	gethostname(host, sizeof(host) - 1);
+	const char *user = getenv("USER") ? getenv("USER") : "?";
+	note = approve ? xasprintf("approved by %s@%s", user, host) : NULL;
+	struct rollout_req req = { 0 };
+	req.action = "promote";
+	req.env = env;
+	req.rel = rel;
+	req.manifest = manifest;
+	req.manifest_len = manifest_len;
+	req.strategy = type;
+	req.timeout_ms = timeout_ms;
+	req.reason = rejected ? "forced over a rejection" : note;
+	req.force = force;
+	req.gates = env->n_gates ? &gates : NULL;
+	rc = rollout_run(ctx, ledger, &st, &p, &req);
+	if (junit && gates.n_run) {
+		char h[256] = "";
+		gethostname(h, sizeof(h) - 1);
+		struct gate_junit_info info = { env->name, rel->model, rel->version,
+						(long long)time(NULL), h };
+		if (gate_junit_write(junit, gates.results, gates.n_run, &info, &err)) {
+			out_error("%s", err.msg);
+			if (rc == ML_EXIT_OK)
+				rc = ML_EXIT_USAGE;
+		} else {
+			out_progress("promote: JUnit XML written to %s", junit);
+		}
+	}
+out:
+	for (size_t i = 0; i < gates.n_run; i++)
+		gate_result_release(&gates.results[i]);
+	free(gates.results);
+	free(note);
+	free(reason);
+	free(manifest);
+	plan_release(&p);
+	if (st.serving)
+		rstate_release(&st);
+	lock_release(lk);
+	ledger_free(ledger);
+	cfg_release_free(rel);
+	project_release(&proj);
+	return rc;
+}
