@@ -12,6 +12,7 @@
 #include "project.h"
 #include "yamldoc.h"
 
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char doc_path[256];
+static char work_dir[64];
 static struct cfg_env *repo_envs[8];
 static size_t n_repo_envs;
 
@@ -42,6 +44,19 @@ static void copy_file(const char *from, const char *to)
 	fclose(in);
 }
 
+static int rm_one(const char *p, const struct stat *st, int fl, struct FTW *ftw)
+{
+	(void)st;
+	(void)fl;
+	(void)ftw;
+	return remove(p);
+}
+
+static void cleanup(void)
+{
+	nftw(work_dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -49,6 +64,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char tmpl[] = "/tmp/mlctl-fuzz-config-XXXXXX";
 	if (!mkdtemp(tmpl))
 		abort();
+	snprintf(work_dir, sizeof(work_dir), "%s", tmpl);
+	atexit(cleanup);
 	char p[512], q[512];
 	snprintf(p, sizeof(p), "%s/models", tmpl);
 	mkdir(p, 0755);
