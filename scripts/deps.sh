@@ -40,6 +40,8 @@ need_tool mandoc mandoc
 need_tool clang clang
 need_file /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev
 need_tool git git
+need_tool curl curl           # the exec node driver's tests call nodes with it
+need_tool python3 python3     # bench peers, a test's artifact server
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null ||
     missing="$missing python3-fastapi python3-uvicorn"
 

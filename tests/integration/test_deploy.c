@@ -5,6 +5,7 @@
  * weights and the ledger after each step. Bounded background traffic
  * (wrk, loopback only) checks that rolling and blue/green fail no request. */
 #define _DEFAULT_SOURCE
+#include "core/proc.h"
 #include "lock.h"
 #include "tproject.h"
 #include "util.h"
@@ -337,14 +338,8 @@ Test(deploy, a_node_refusing_a_load_rolls_back_and_exits_3)
 		      "--bind", "127.0.0.1", "--directory", dir, (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 50; i++) {
-		char *probe = xasprintf("curl -sf -o /dev/null http://127.0.0.1:%d/eta-2.0.0.yaml", port);
-		int ok = system(probe) == 0;
-		free(probe);
-		if (ok)
-			break;
+	for (int i = 0; i < 50 && !proc_port_open("127.0.0.1", port); i++)
 		usleep(100000);
-	}
 	char *out = NULL, *err = NULL;
 	int rc = tp_mlctl(&out, &err, 120, "deploy examples/eta/release-remote.yaml --env rf");
 	kill(www, SIGTERM);

@@ -80,6 +80,9 @@ Test(proc, spawn_writes_a_pid_file_and_logs_in_a_new_session)
 	cr_assert_str_eq(pidtxt, want);
 	free(pidtxt);
 	cr_assert_eq(getsid(pid), pid, "session leader");
+	/* until the child has exec'd, its cmdline is still the test's */
+	for (int i = 0; i < 200 && proc_running(root, "n1", "sleep 30") != pid; i++)
+		usleep(10000);
 	cr_assert_eq(proc_running(root, "n1", "sleep 30"), pid);
 	cr_assert_eq(proc_running(root, "n1", NULL), pid);
 	char *log = NULL;
