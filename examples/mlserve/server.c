@@ -768,7 +768,11 @@ static void on_done(uv_async_t *a)
 	uv_close((uv_handle_t *)&srv->done, NULL);
 }
 
-static int make_socket(const struct server_opts *o, int port, int *actual, char *err, size_t errsz)
+/* A listening socket on o->host:port; with `share`, SO_REUSEPORT so the
+ * other workers' sockets can bind the same port. With listen_too false the
+ * socket is only bound (a probe). */
+static int make_socket(const struct server_opts *o, int port, bool share, bool listen_too,
+		       int *actual, char *err, size_t errsz)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -790,7 +794,7 @@ static int make_socket(const struct server_opts *o, int port, int *actual, char 
 	}
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (o->workers > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+	if (share && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
 		snprintf(err, errsz, "SO_REUSEPORT: %s", strerror(errno));
 		close(fd);
 		return -1;
@@ -800,7 +804,7 @@ static int make_socket(const struct server_opts *o, int port, int *actual, char 
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, 1024) < 0) {
+	if (listen_too && listen(fd, 1024) < 0) {
 		snprintf(err, errsz, "listen: %s", strerror(errno));
 		close(fd);
 		return -1;
@@ -829,9 +833,20 @@ int server_run(const struct server_opts *o, struct repo *repo, struct metrics *m
 	char err[256];
 	int port = o->port, rc = -1;
 	size_t made = 0;
+	if (srv.n > 1) {
+		/* SO_REUSEPORT would also let us join a port another process
+		 * holds with it (or be handed one for port 0): claim the port
+		 * alone first, then let the workers share it. */
+		int probe = make_socket(o, port, false, false, &port, err, sizeof err);
+		if (probe < 0) {
+			fprintf(stderr, "mlserve: error: %s\n", err);
+			goto out;
+		}
+		close(probe);
+	}
 	for (; made < srv.n; made++) {
 		int actual = 0;
-		int fd = make_socket(o, port, &actual, err, sizeof err);
+		int fd = make_socket(o, port, srv.n > 1, true, &actual, err, sizeof err);
 		if (fd < 0) {
 			fprintf(stderr, "mlserve: error: %s\n", err);
 			goto out;
