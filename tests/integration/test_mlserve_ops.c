@@ -389,3 +389,20 @@ Test(mlserve_ops, draining_node_reports_not_ready_and_closes_after_answering)
 	cr_assert_eq(o.status, 200, "%ld %s", o.status, o.body);
 	cr_assert_eq(proc_wait(&node, 5000), 0);
 }
+
+Test(mlserve_ops, a_second_node_never_shares_a_port_in_use)
+{
+	ms_start(&node, dir, "--workers", "2", NULL);
+	char listen[64];
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", node.port);
+	char *argv[] = { (char *)ms_bin(), "--listen", listen, "--workers", "2", NULL };
+	char out[600], err[600];
+	snprintf(out, sizeof out, "%s/second.out", dir);
+	snprintf(err, sizeof err, "%s/second.err", dir);
+	cr_assert_eq(proc_start(&web, argv, NULL, out, err), 0);
+	cr_assert_eq(proc_wait(&web, 5000), 1);
+	char *e = proc_slurp(err);
+	cr_assert(strstr(e, "Address already in use"), "%s", e);
+	free(e);
+	cr_assert_eq(ms_http(NULL, "GET", node.port, "/v2/health/live", NULL, NULL, &r), 200);
+}
