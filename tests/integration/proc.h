@@ -18,7 +18,8 @@ struct proc {
 	bool reaped;
 };
 
-/* Start argv[0] (a path) with argv, in a new session, stdin from
+/* Start argv[0] (a path) with argv, in a new session (killed with SIGKILL
+ * if the test process dies first, e.g. on a Criterion timeout), stdin from
  * /dev/null, stdout to `out` and stderr to `err` (truncated). `env` is a
  * NULL-terminated list of "NAME=value" (or "NAME" to unset) applied on top
  * of the test's environment; may be NULL. Returns 0 or -1. */

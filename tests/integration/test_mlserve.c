@@ -25,7 +25,7 @@ static void teardown(void)
 	ms_rmdir(dir);
 }
 
-TestSuite(mlserve_http, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(mlserve_http, .init = setup, .fini = teardown, .timeout = 60);
 
 /* A node with eta 2.0.0 loaded over the repository API. */
 static void start_loaded(void)

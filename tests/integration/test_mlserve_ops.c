@@ -30,7 +30,7 @@ static void teardown(void)
 	ms_rmdir(dir);
 }
 
-TestSuite(mlserve_ops, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(mlserve_ops, .init = setup, .fini = teardown, .timeout = 120);
 
 /* ---- traffic during repository changes ---------------------------------- */
 
