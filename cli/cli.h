@@ -44,7 +44,8 @@ struct cmd_help {
 	X(status)                                                       \
 	X(up)                                                           \
 	X(validate)                                                     \
-	X(version)
+	X(version)                                                      \
+	X(wait)
 
 #define ML_CMD_DECL(n)                                                    \
 	int cmd_##n(int argc, char **argv, struct ml_ctx *ctx);           \
