@@ -61,7 +61,7 @@ static inline void ms_rmdir(const char *dir)
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
-		cr_log_warn("could not remove %s", dir);
+		fprintf(stderr, "test: could not remove %s\n", dir);
 }
 
 static inline void ms_sha256(const char *data, size_t n, char hex[65])
