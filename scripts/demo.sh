@@ -1,12 +1,14 @@
 #!/bin/sh
 # `make demo`: mlctl's main job on the embedded default (envs/, all on
 # 127.0.0.1). It validates the project, starts every environment (mlserve
-# nodes, nginx for staging, haproxy for prod), deploys eta 1.0.0 everywhere
-# (the release already running), then 2.0.0 to staging (rolling) and to
-# prod (blue/green) while bounded background traffic runs through prod's
-# router, rolls prod back and forward again, rolls prod back to 1.0.0 and
-# canaries 2.0.0 onto it (analysis every second, under the same traffic),
-# then canaries 2.1.0, which the analysis aborts and rolls back; prints
+# nodes, nginx for staging, haproxy for prod) and deploys eta 1.0.0
+# everywhere without gates (the release already running). Then 2.0.0 and
+# 2.1.0 go to test (unit, integration gates) and staging (smoke, load,
+# acceptance): 2.1.0 fails staging's load and acceptance gates and staging
+# is rolled back to 2.0.0. Under bounded background traffic through prod's
+# router, 2.0.0 goes to prod (blue/green), prod is rolled back and forward,
+# rolled back to 1.0.0 and canaried to 2.0.0 (analysis every second); then
+# a canary of 2.1.0 is aborted by the analysis and rolled back. It prints
 # prod's history and how the background traffic fared (the good releases'
 # window, then the 2.1.0 window on its own line), and stops everything.
 # The state goes to a fresh directory (MLCTL_STATE, default
@@ -81,9 +83,6 @@ $MLCTL load --env prod --release $R/release-2.0.0.yaml --rate 200 \
     --duration 25s --quiet --output json > "$STATE/traffic.json" 2>"$STATE/traffic.err" &
 LOAD_PID=$!
 sleep 1
-
-step "eta 2.0.0 to staging (rolling)"
-$MLCTL deploy $R/release-2.0.0.yaml --env staging
 
 step "eta 2.0.0 to prod (blue/green)"
 $MLCTL deploy $R/release-2.0.0.yaml --env prod --strategy bluegreen
