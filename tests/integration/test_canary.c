@@ -8,6 +8,7 @@
  * the --timeout deadline. Steps and intervals are short so each test
  * takes seconds. */
 #define _DEFAULT_SOURCE
+#include "tproject.h"
 #include "util.h"
 
 #include <criterion/criterion.h>
@@ -24,70 +25,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char g_dir[256];
-static char g_state[300];
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { 0 };
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	socklen_t len = sizeof(a);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
-/* Run mlctl in the test project; stdout/stderr captured (caller frees).
- * The exit status, or -1 when it did not finish within timeout_s. */
-static int mlctl(char **out, char **err, int timeout_s, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int mlctl(char **out, char **err, int timeout_s, const char *fmt, ...)
-{
-	char args[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	const char *bin = getenv("MLCTL_BIN");
-	cr_assert_not_null(bin, "MLCTL_BIN is not set");
-	char o[400], e[400], cmd[4096];
-	snprintf(o, sizeof(o), "%s/out.txt", g_dir);
-	snprintf(e, sizeof(e), "%s/err.txt", g_dir);
-	snprintf(cmd, sizeof(cmd),
-		 "timeout -s KILL %d %s -C %s --state %s --no-color %s >%s 2>%s",
-		 timeout_s, bin, g_dir, g_state, args, o, e);
-	int st = system(cmd);
-	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (rc == 137)
-		rc = -1;
-	char *ob = NULL, *eb = NULL;
-	if (read_file(o, 1 << 24, &ob, NULL))
-		ob = xstrdup("");
-	if (read_file(e, 1 << 24, &eb, NULL))
-		eb = xstrdup("");
-	if (out)
-		*out = ob;
-	else
-		free(ob);
-	if (err)
-		*err = eb;
-	else
-		free(eb);
-	return rc;
-}
 
-static void write_file(const char *rel, const char *text)
-{
-	char *p = path_join(g_dir, rel);
-	FILE *f = fopen(p, "w");
-	cr_assert_not_null(f, "%s", p);
-	fputs(text, f);
-	fclose(f);
-	free(p);
-}
 
 /* A canary environment of n nodes behind `router` with the given steps
  * and analysis blocks (YAML flow text). Ports are kept so the file can
@@ -102,9 +42,9 @@ static void write_env(const char *name, size_t n, const char *router,
 {
 	if (!ports->listen) {
 		for (size_t i = 0; i < n; i++)
-			ports->nodes[i] = free_port();
-		ports->listen = free_port();
-		ports->preview = free_port();
+			ports->nodes[i] = tp_free_port();
+		ports->listen = tp_free_port();
+		ports->preview = tp_free_port();
 	}
 	char buf[4096];
 	int len = snprintf(buf, sizeof(buf),
@@ -122,38 +62,25 @@ static void write_env(const char *name, size_t n, const char *router,
 			router, ports->listen, ports->preview, steps, analysis);
 	char rel[64];
 	snprintf(rel, sizeof(rel), "envs/%s.yaml", name);
-	write_file(rel, buf);
+	tp_write_file(rel, buf);
 }
 
 static void setup(void)
 {
-	snprintf(g_dir, sizeof(g_dir), "/tmp/mlctl-canary-XXXXXX");
-	cr_assert_not_null(mkdtemp(g_dir));
-	snprintf(g_state, sizeof(g_state), "%s/.mlctl", g_dir);
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %s/envs %s/examples/eta && cp -r examples/eta/models "
-		 "examples/eta/release-1.0.0.yaml examples/eta/release-2.0.0.yaml "
-		 "examples/eta/release-2.1.0.yaml examples/eta/cases.csv %s/examples/eta/",
-		 g_dir, g_dir, g_dir);
-	cr_assert_eq(system(cmd), 0);
+	tp_setup();
 	setenv("NO_COLOR", "1", 1);
 	setenv("TZ", "UTC", 1);
 }
 
 static void teardown(void)
 {
-	mlctl(NULL, NULL, 60, "down");
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", g_dir);
+	tp_teardown();
 }
 
 static json_t *status_env(const char *env)
 {
 	char *out = NULL;
-	mlctl(&out, NULL, 30, "status --env %s --output json", env);
+	tp_mlctl(&out, NULL, 30, "status --env %s --output json", env);
 	json_t *root = json_loads(out, 0, NULL);
 	cr_assert_not_null(root, "status JSON: %s", out);
 	free(out);
@@ -182,23 +109,7 @@ static void assert_env(const char *env, const char *version, int want_w)
 	json_decref(e);
 }
 
-static json_t *history(const char *env)
-{
-	char *out = NULL;
-	cr_assert_eq(mlctl(&out, NULL, 30, "history --env %s --output json", env), 0);
-	json_t *root = json_loads(out, 0, NULL);
-	cr_assert_not_null(root, "history JSON: %s", out);
-	free(out);
-	json_t *e = json_incref(json_object_get(root, "entries"));
-	json_decref(root);
-	return e;
-}
 
-static const char *entry(json_t *entries, size_t i, const char *key)
-{
-	const char *v = json_string_value(json_object_get(json_array_get(entries, i), key));
-	return v ? v : "";
-}
 
 /* Run a deploy-like command with --output json; the parsed result. */
 static json_t *run_json(int *rc, char **err, int timeout_s, const char *fmt, ...)
@@ -211,7 +122,7 @@ static json_t *run_json(int *rc, char **err, int timeout_s, const char *fmt, ...
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	char *out = NULL;
-	*rc = mlctl(&out, err, timeout_s, "%s --output json", args);
+	*rc = tp_mlctl(&out, err, timeout_s, "%s --output json", args);
 	json_t *o = json_loads(out, 0, NULL);
 	cr_assert_not_null(o, "not JSON (exit %d): %s\n%s", *rc, out, err ? *err : "");
 	free(out);
@@ -220,68 +131,16 @@ static json_t *run_json(int *rc, char **err, int timeout_s, const char *fmt, ...
 
 /* wrk through a listener for `seconds` in the background (loopback,
  * bounded by -d); wrk never retries, so any failure shows. */
-static pid_t wrk_start(const char *listen, int seconds, const char *outfile)
-{
-	char lua[400];
-	snprintf(lua, sizeof(lua), "%s/post.lua", g_dir);
-	FILE *f = fopen(lua, "w");
-	fputs("wrk.method = \"POST\"\n"
-	      "wrk.body = '{\"inputs\":[{\"name\":\"v\",\"shape\":[1],\"datatype\":"
-	      "\"FP64\",\"data\":[50]},{\"name\":\"d\",\"shape\":[1],\"datatype\":"
-	      "\"FP64\",\"data\":[10]}]}'\n"
-	      "wrk.headers[\"Content-Type\"] = \"application/json\"\n",
-	      f);
-	fclose(f);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		char d[16], url[128];
-		snprintf(d, sizeof(d), "%ds", seconds);
-		snprintf(url, sizeof(url), "http://%s/v2/models/eta/infer", listen);
-		execlp("wrk", "wrk", "-t1", "-c4", "-d", d, "-s", lua, url, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
 
-static void wrk_result(pid_t pid, const char *outfile, long *requests,
-		       long *errors)
-{
-	int st;
-	waitpid(pid, &st, 0);
-	char *txt = NULL;
-	cr_assert_eq(read_file(outfile, 1 << 20, &txt, NULL), 0);
-	*requests = 0;
-	*errors = 0;
-	char *p = strstr(txt, " requests in ");
-	if (p) {
-		while (p > txt && p[-1] != '\n' && p[-1] != ' ')
-			p--;
-		*requests = strtol(p, NULL, 10);
-	}
-	if ((p = strstr(txt, "Non-2xx or 3xx responses:")))
-		*errors += strtol(p + 25, NULL, 10);
-	if ((p = strstr(txt, "Socket errors:"))) {
-		long c = 0, r = 0, w = 0, t = 0;
-		sscanf(p, "Socket errors: connect %ld, read %ld, write %ld, timeout %ld",
-		       &c, &r, &w, &t);
-		*errors += c + r + w + t;
-	}
-	cr_log_info("wrk: %ld requests, %ld failed\n%s", *requests, *errors, txt);
-	free(txt);
-}
 
-#define REL(v) "examples/eta/release-" v ".yaml"
 
 /* up, then `version` everywhere with a rolling deploy (no analysis). */
 static void start_on(const char *env, const char *version)
 {
 	char *err = NULL;
-	cr_assert_eq(mlctl(NULL, &err, 60, "up %s", env), 0, "%s", err);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "up %s", env), 0, "%s", err);
 	free(err);
-	cr_assert_eq(mlctl(NULL, &err, 90, "deploy %s --env %s --strategy rolling",
+	cr_assert_eq(tp_mlctl(NULL, &err, 90, "deploy %s --env %s --strategy rolling",
 			   version, env),
 		     0, "%s", err);
 	free(err);
@@ -314,8 +173,8 @@ Test(canary, good_release_passes_every_step_through_haproxy_under_wrk)
 	start_on("cg", REL("1.0.0"));
 	char listen[64], wrk_out[400];
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", ports.listen);
-	snprintf(wrk_out, sizeof(wrk_out), "%s/wrk.txt", g_dir);
-	pid_t wrk = wrk_start(listen, 7, wrk_out);
+	snprintf(wrk_out, sizeof(wrk_out), "%s/wrk.txt", tp_dir);
+	pid_t wrk = tp_wrk_start(listen, 7, wrk_out);
 	usleep(500000);
 	int rc;
 	char *err = NULL;
@@ -333,13 +192,13 @@ Test(canary, good_release_passes_every_step_through_haproxy_under_wrk)
 	free(err);
 	json_decref(res);
 	long requests, errors;
-	wrk_result(wrk, wrk_out, &requests, &errors);
+	tp_wrk_result(wrk, wrk_out, &requests, &errors);
 	cr_assert_gt(requests, 100, "background traffic ran");
 	cr_assert_eq(errors, 0, "wrk saw %ld failed requests", errors);
 	assert_env("cg", "2.0.0", 1);
-	json_t *h = history("cg");
-	cr_assert_str_eq(entry(h, 0, "outcome"), "deployed");
-	cr_assert_str_eq(entry(h, 0, "strategy"), "canary");
+	json_t *h = tp_history("cg");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "deployed");
+	cr_assert_str_eq(tp_entry(h, 0, "strategy"), "canary");
 	json_decref(h);
 }
 
@@ -373,14 +232,14 @@ Test(canary, bad_release_is_aborted_at_the_first_interval_through_nginx)
 	json_decref(res);
 	free(err);
 	assert_env("cb", "2.0.0", 1);
-	json_t *h = history("cb");
-	cr_assert_str_eq(entry(h, 0, "outcome"), "rejected");
-	cr_assert_str_eq(entry(h, 0, "version"), "2.1.0");
-	cr_assert(strstr(entry(h, 0, "reason"), "canary aborted at 25%"), "%s",
-		  entry(h, 0, "reason"));
+	json_t *h = tp_history("cb");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "rejected");
+	cr_assert_str_eq(tp_entry(h, 0, "version"), "2.1.0");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "canary aborted at 25%"), "%s",
+		  tp_entry(h, 0, "reason"));
 	json_decref(h);
 	/* the rejected release does not come back by itself */
-	cr_assert_eq(mlctl(NULL, &err, 60, "deploy " REL("2.1.0") " --env cb"), 2);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("2.1.0") " --env cb"), 2);
 	cr_assert(strstr(err, "rejected"), "%s", err);
 	free(err);
 }
@@ -393,7 +252,7 @@ Test(canary, bad_release_through_haproxy_with_a_failure_limit_of_two)
 		  "max_error_rate: 5%, traffic: { rate: 200 } }");
 	start_on("cf", REL("2.0.0"));
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(mlctl(&out, &err, 90, "deploy " REL("2.1.0") " --env cf"), 1,
+	cr_assert_eq(tp_mlctl(&out, &err, 90, "deploy " REL("2.1.0") " --env cf"), 1,
 		     "%s", err);
 	/* one live line per interval; the second failure aborts */
 	size_t fails = 0;
@@ -435,7 +294,7 @@ Test(canary, no_traffic_and_no_data_fail_aborts)
 	/* no_data: pass lets the same quiet canary through */
 	write_env("cn", 4, "haproxy", &ports, "[ { weight: 25, pause: 2s } ]",
 		  "{ interval: 500ms, max_no_data: 2, no_data: pass }");
-	cr_assert_eq(mlctl(NULL, &err, 90, "deploy " REL("2.0.0") " --env cn"), 0,
+	cr_assert_eq(tp_mlctl(NULL, &err, 90, "deploy " REL("2.0.0") " --env cn"), 0,
 		     "%s", err);
 	free(err);
 	assert_env("cn", "2.0.0", 1);
@@ -449,7 +308,7 @@ Test(canary, no_traffic_and_no_data_fail_aborts)
 			 "no_data: pause"));
 	json_decref(res);
 	free(err);
-	cr_assert_eq(mlctl(NULL, &err, 60, "abort --env cn"), 0, "%s", err);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "abort --env cn"), 0, "%s", err);
 	free(err);
 	assert_env("cn", "2.0.0", 1);
 }
@@ -488,7 +347,7 @@ Test(canary, manual_pauses_continue_continue_full_and_abort)
 		  "{ interval: 500ms }");
 	start_on("cm", REL("1.0.0"));
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(mlctl(&out, &err, 60, "deploy " REL("2.0.0") " --env cm"), 6,
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "deploy " REL("2.0.0") " --env cm"), 6,
 		     "%s%s", out, err);
 	cr_assert(strstr(out, "paused at 10% (step 1 of 3)"), "%s", out);
 	free(out);
@@ -502,57 +361,57 @@ Test(canary, manual_pauses_continue_continue_full_and_abort)
 	json_t *n4 = json_array_get(json_object_get(e, "nodes"), 3);
 	cr_assert_str_eq(json_string_value(json_object_get(n4, "serving")), "2.0.0");
 	json_decref(e);
-	cr_assert_eq(mlctl(&out, NULL, 30, "status --env cm"), 0);
+	cr_assert_eq(tp_mlctl(&out, NULL, 30, "status --env cm"), 0);
 	cr_assert(strstr(out, "canary in progress: eta 2.0.0 at 10% (step 1 of 3)"),
 		  "%s", out);
 	free(out);
-	cr_assert_eq(mlctl(NULL, &err, 60, "deploy " REL("2.1.0") " --env cm"), 4);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("2.1.0") " --env cm"), 4);
 	cr_assert(strstr(err, "paused rollout") && strstr(err, "mlctl abort"), "%s", err);
 	free(err);
 	/* continue: on to the next manual step */
-	cr_assert_eq(mlctl(&out, &err, 60, "continue --env cm"), 6, "%s", err);
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "continue --env cm"), 6, "%s", err);
 	cr_assert(strstr(out, "paused at 25% (step 2 of 3)"), "%s", out);
 	free(out);
 	free(err);
 	/* --full needs a reason, then skips the rest */
-	cr_assert_eq(mlctl(NULL, NULL, 60, "continue --env cm --full"), 2);
-	cr_assert_eq(mlctl(NULL, &err, 90, "continue --env cm --full --reason "
+	cr_assert_eq(tp_mlctl(NULL, NULL, 60, "continue --env cm --full"), 2);
+	cr_assert_eq(tp_mlctl(NULL, &err, 90, "continue --env cm --full --reason "
 					   "'metrics look fine'"),
 		     0, "%s", err);
 	cr_assert_null(strstr(err, "50% of traffic"), "step 3 was skipped: %s", err);
 	free(err);
 	assert_env("cm", "2.0.0", 1);
-	json_t *h = history("cm");
-	cr_assert_str_eq(entry(h, 0, "action"), "continue");
-	cr_assert_str_eq(entry(h, 0, "outcome"), "deployed");
-	cr_assert(strstr(entry(h, 0, "reason"), "--full by ") &&
-		  strstr(entry(h, 0, "reason"), "metrics look fine"),
-		  "%s", entry(h, 0, "reason"));
-	cr_assert_str_eq(entry(h, 1, "outcome"), "paused");
-	cr_assert_str_eq(entry(h, 2, "outcome"), "paused");
+	json_t *h = tp_history("cm");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "continue");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "deployed");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "--full by ") &&
+		  strstr(tp_entry(h, 0, "reason"), "metrics look fine"),
+		  "%s", tp_entry(h, 0, "reason"));
+	cr_assert_str_eq(tp_entry(h, 1, "outcome"), "paused");
+	cr_assert_str_eq(tp_entry(h, 2, "outcome"), "paused");
 	json_decref(h);
 	/* abort: back on the stable release at once, recorded, not rejected */
-	cr_assert_eq(mlctl(NULL, NULL, 60, "abort --env cm"), 2, "nothing to abort");
-	cr_assert_eq(mlctl(NULL, &err, 60, "deploy " REL("1.0.0") " --env cm"), 6,
+	cr_assert_eq(tp_mlctl(NULL, NULL, 60, "abort --env cm"), 2, "nothing to abort");
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("1.0.0") " --env cm"), 6,
 		     "%s", err);
 	free(err);
-	cr_assert_eq(mlctl(&out, &err, 60, "abort --env cm --reason 'not today'"), 0,
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cm --reason 'not today'"), 0,
 		     "%s", err);
 	cr_assert(strstr(out, "aborted; back on 2.0.0"), "%s", out);
 	free(out);
 	free(err);
 	assert_env("cm", "2.0.0", 1);
-	h = history("cm");
-	cr_assert_str_eq(entry(h, 0, "action"), "abort");
-	cr_assert_str_eq(entry(h, 0, "outcome"), "aborted");
-	cr_assert_str_eq(entry(h, 0, "version"), "1.0.0");
-	cr_assert(strstr(entry(h, 0, "reason"), "not today"), "%s", entry(h, 0, "reason"));
+	h = tp_history("cm");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "abort");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(tp_entry(h, 0, "version"), "1.0.0");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "not today"), "%s", tp_entry(h, 0, "reason"));
 	json_decref(h);
 	/* an abort rejects nothing: the same release may go again */
-	cr_assert_eq(mlctl(NULL, &err, 60, "deploy " REL("1.0.0") " --env cm"), 6,
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("1.0.0") " --env cm"), 6,
 		     "%s", err);
 	free(err);
-	cr_assert_eq(mlctl(NULL, NULL, 60, "abort --env cm"), 0);
+	cr_assert_eq(tp_mlctl(NULL, NULL, 60, "abort --env cm"), 0);
 }
 
 Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
@@ -567,7 +426,7 @@ Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 		snprintf(cmd, sizeof(cmd),
 			 "timeout -s KILL 60 %s -C %s --state %s deploy " REL("2.0.0")
 			 " --env cr >%s/bg.out 2>%s/bg.err",
-			 getenv("MLCTL_BIN"), g_dir, g_state, g_dir, g_dir);
+			 getenv("MLCTL_BIN"), tp_dir, tp_state, tp_dir, tp_dir);
 		int st = system(cmd);
 		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
 	}
@@ -575,7 +434,7 @@ Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 	char *bgerr = NULL;
 	for (int i = 0; i < 200; i++) {
 		usleep(100000);
-		char *p = path_join(g_dir, "bg.err");
+		char *p = path_join(tp_dir, "bg.err");
 		free(bgerr);
 		bgerr = NULL;
 		read_file(p, 1 << 20, &bgerr, NULL);
@@ -586,7 +445,7 @@ Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 	cr_assert(bgerr && strstr(bgerr, "canary 50%: canary "), "%s", bgerr);
 	free(bgerr);
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(mlctl(&out, &err, 60, "abort --env cr"), 0, "%s%s", out, err);
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cr"), 0, "%s%s", out, err);
 	cr_assert(strstr(out, "aborted: canary aborted at 50%: stopped by a signal"),
 		  "%s", out);
 	free(out);
@@ -596,9 +455,9 @@ Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "deploy exit %d",
 		  WEXITSTATUS(st));
 	assert_env("cr", "1.0.0", 1);
-	json_t *h = history("cr");
-	cr_assert_str_eq(entry(h, 0, "outcome"), "aborted");
-	cr_assert_str_eq(entry(h, 0, "version"), "2.0.0");
+	json_t *h = tp_history("cr");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(tp_entry(h, 0, "version"), "2.0.0");
 	json_decref(h);
 }
 
@@ -621,7 +480,7 @@ Test(canary, the_progress_deadline_aborts_the_canary)
 	free(err);
 	assert_env("cd", "1.0.0", 1);
 	/* a deadline is not a verdict on the release */
-	json_t *h = history("cd");
-	cr_assert_str_eq(entry(h, 0, "outcome"), "aborted");
+	json_t *h = tp_history("cd");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
 	json_decref(h);
 }

@@ -9,6 +9,7 @@
 #define _DEFAULT_SOURCE
 #include "proc.h"
 #include "sha256.h"
+#include "tproject.h"
 #include "util.h"
 
 #include <criterion/criterion.h>
@@ -23,80 +24,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char g_dir[256];
-static char g_state[300];
 static struct proc g_node; /* a node the test starts itself (pid 0: none) */
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { 0 };
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	socklen_t len = sizeof(a);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
-/* Run mlctl in the test project; stdout/stderr captured (caller frees).
- * The exit status, or -1 when it did not finish within timeout_s. */
-static int mlctl(char **out, char **err, int timeout_s, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int mlctl(char **out, char **err, int timeout_s, const char *fmt, ...)
-{
-	char args[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	const char *bin = getenv("MLCTL_BIN");
-	cr_assert_not_null(bin, "MLCTL_BIN is not set");
-	char o[400], e[400], cmd[4096];
-	snprintf(o, sizeof(o), "%s/out.txt", g_dir);
-	snprintf(e, sizeof(e), "%s/err.txt", g_dir);
-	snprintf(cmd, sizeof(cmd),
-		 "timeout -s KILL %d %s -C %s --state %s --no-color %s >%s 2>%s",
-		 timeout_s, bin, g_dir, g_state, args, o, e);
-	int st = system(cmd);
-	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	if (rc == 137)
-		rc = -1;
-	char *ob = NULL, *eb = NULL;
-	if (read_file(o, 1 << 24, &ob, NULL))
-		ob = xstrdup("");
-	if (read_file(e, 1 << 24, &eb, NULL))
-		eb = xstrdup("");
-	if (out)
-		*out = ob;
-	else
-		free(ob);
-	if (err)
-		*err = eb;
-	else
-		free(eb);
-	return rc;
-}
 
-static void write_file(const char *rel, const char *text)
-{
-	char *p = path_join(g_dir, rel);
-	char *dir = path_dirname(p);
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s", dir);
-	cr_assert_eq(system(cmd), 0);
-	FILE *f = fopen(p, "w");
-	cr_assert_not_null(f, "%s", p);
-	fputs(text, f);
-	fclose(f);
-	free(dir);
-	free(p);
-}
 
 static char *read_rel(const char *rel)
 {
-	char *p = path_join(g_dir, rel), *text = NULL;
+	char *p = path_join(tp_dir, rel), *text = NULL;
 	cr_assert_eq(read_file(p, 1 << 20, &text, NULL), 0, "%s", p);
 	free(p);
 	return text;
@@ -119,7 +54,7 @@ static void derive(const char *src, const char *dst, int n, ...)
 		text = t;
 	}
 	va_end(ap);
-	write_file(dst, text);
+	tp_write_file(dst, text);
 	free(text);
 }
 
@@ -135,7 +70,7 @@ static void write_env(const char *name, size_t nodes, bool nginx,
 			   name, node_url ? "false" : "true");
 	for (size_t i = 0; i < nodes; i++) {
 		char url[64];
-		snprintf(url, sizeof(url), "http://127.0.0.1:%d", free_port());
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d", tp_free_port());
 		len += snprintf(buf + len, sizeof(buf) - (size_t)len,
 				"  - { name: %s-%zu, url: \"%s\" }\n", name, i + 1,
 				node_url ? node_url : url);
@@ -143,7 +78,7 @@ static void write_env(const char *name, size_t nodes, bool nginx,
 	if (nginx)
 		len += snprintf(buf + len, sizeof(buf) - (size_t)len,
 				"router: { driver: nginx, listen: \"127.0.0.1:%d\" }\n",
-				free_port());
+				tp_free_port());
 	else
 		len += snprintf(buf + len, sizeof(buf) - (size_t)len,
 				"router: { driver: none }\n");
@@ -152,10 +87,9 @@ static void write_env(const char *name, size_t nodes, bool nginx,
 		 gates, checks ? checks : "");
 	char rel[64];
 	snprintf(rel, sizeof(rel), "envs/%s.yaml", name);
-	write_file(rel, buf);
+	tp_write_file(rel, buf);
 }
 
-#define REL(v) "examples/eta/release-" v ".yaml"
 
 /* staging's shape, with a 1 s load floor */
 #define STG_CHECKS                                                              \
@@ -166,17 +100,8 @@ static void write_env(const char *name, size_t nodes, bool nginx,
 
 static void setup(void)
 {
-	snprintf(g_dir, sizeof(g_dir), "/tmp/mlctl-gate-XXXXXX");
-	cr_assert_not_null(mkdtemp(g_dir));
-	snprintf(g_state, sizeof(g_state), "%s/.mlctl", g_dir);
+	tp_setup();
 	memset(&g_node, 0, sizeof(g_node));
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %s/envs %s/examples/eta && cp -r examples/eta/models "
-		 "examples/eta/release-1.0.0.yaml examples/eta/release-2.0.0.yaml "
-		 "examples/eta/release-2.1.0.yaml examples/eta/cases.csv %s/examples/eta/",
-		 g_dir, g_dir, g_dir);
-	cr_assert_eq(system(cmd), 0);
 	/* a short load test: the releases' 5 s become 1 s */
 	static const char *const vs[] = { "1.0.0", "2.0.0", "2.1.0" };
 	for (int i = 0; i < 3; i++) {
@@ -193,13 +118,9 @@ static void setup(void)
 
 static void teardown(void)
 {
-	mlctl(NULL, NULL, 60, "down");
 	if (g_node.pid)
 		proc_stop(&g_node, SIGTERM, 5000);
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", g_dir);
+	tp_teardown();
 }
 
 /* `gate ... --output json` parsed; the exit status in *rc. */
@@ -213,7 +134,7 @@ static json_t *gate_json(int *rc, const char *fmt, ...)
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	char *out = NULL, *err = NULL;
-	*rc = mlctl(&out, &err, 120, "gate %s --output json", args);
+	*rc = tp_mlctl(&out, &err, 120, "gate %s --output json", args);
 	json_t *root = json_loads(out, 0, NULL);
 	cr_assert_not_null(root, "gate JSON (exit %d): %s\nstderr: %s", *rc, out, err);
 	cr_log_info("gate %s: exit %d\n%s", args, *rc, err);
@@ -257,7 +178,7 @@ static const char *failed_check(json_t *root, const char *gate, const char *name
 static void assert_junit(const char *rel, json_t *root)
 {
 	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "xmllint --noout %s/%s", g_dir, rel);
+	snprintf(cmd, sizeof(cmd), "xmllint --noout %s/%s", tp_dir, rel);
 	cr_assert_eq(system(cmd), 0, "xmllint: %s is not well-formed", rel);
 	size_t tests = 0, failed = 0;
 	size_t i;
@@ -285,9 +206,9 @@ Test(gate, staging_passes_2_0_0_and_fails_2_1_0_on_load_and_acceptance)
 	write_env("stg", 2, true, NULL, "[integration, smoke, load, acceptance]",
 		  STG_CHECKS);
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(mlctl(NULL, &err, 60, "up stg"), 0, "%s", err);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "up stg"), 0, "%s", err);
 	free(err);
-	cr_assert_eq(mlctl(NULL, &err, 90, "deploy " REL("2.0.0") " --env stg"), 0,
+	cr_assert_eq(tp_mlctl(NULL, &err, 90, "deploy " REL("2.0.0") " --env stg"), 0,
 		     "%s", err);
 	free(err);
 
@@ -308,18 +229,18 @@ Test(gate, staging_passes_2_0_0_and_fails_2_1_0_on_load_and_acceptance)
 	cr_assert_str_eq(json_string_value(json_object_get(j, "outcome")), "gates passed");
 	assert_junit("pass.xml", j);
 	json_decref(j);
-	char *p = path_join(g_dir, "pass-load.html");
+	char *p = path_join(tp_dir, "pass-load.html");
 	cr_assert_eq(access(p, F_OK), 0, "the load report beside the JUnit file");
 	free(p);
 
 	/* 2.1.0 is not loaded yet: exit 2, nothing recorded */
-	cr_assert_eq(mlctl(&out, &err, 30, "gate " REL("2.1.0") " --env stg"), 2);
+	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.1.0") " --env stg"), 2);
 	cr_assert(strstr(err, "eta 2.1.0 is not loaded in stg: stg-1 serves 2.0.0"),
 		  "%s", err);
 	free(out);
 	free(err);
 
-	cr_assert_eq(mlctl(NULL, &err, 90, "deploy " REL("2.1.0") " --env stg"), 0,
+	cr_assert_eq(tp_mlctl(NULL, &err, 90, "deploy " REL("2.1.0") " --env stg"), 0,
 		     "%s", err);
 	free(err);
 	j = gate_json(&rc, REL("2.1.0") " --env stg --junit fail.xml");
@@ -346,7 +267,7 @@ Test(gate, staging_passes_2_0_0_and_fails_2_1_0_on_load_and_acceptance)
 	free(xml);
 
 	/* the text form names both, and the ledger says so */
-	cr_assert_eq(mlctl(&out, &err, 120, "gate " REL("2.1.0") " --env stg --only "
+	cr_assert_eq(tp_mlctl(&out, &err, 120, "gate " REL("2.1.0") " --env stg --only "
 							    "smoke,acceptance"),
 		     1);
 	cr_assert(strstr(out, "gates failed (acceptance); eta 2.1.0 is rejected in stg"),
@@ -354,7 +275,7 @@ Test(gate, staging_passes_2_0_0_and_fails_2_1_0_on_load_and_acceptance)
 	cr_assert(strstr(out, "worst cases:"), "%s", out);
 	free(out);
 	free(err);
-	cr_assert_eq(mlctl(&out, NULL, 30, "history --env stg --output json"), 0);
+	cr_assert_eq(tp_mlctl(&out, NULL, 30, "history --env stg --output json"), 0);
 	json_t *h = json_loads(out, 0, NULL);
 	free(out);
 	json_t *e0 = json_array_get(json_object_get(h, "entries"), 1);
@@ -364,12 +285,12 @@ Test(gate, staging_passes_2_0_0_and_fails_2_1_0_on_load_and_acceptance)
 			 "load, acceptance");
 	json_decref(h);
 	/* rejected: deploying it again needs --force */
-	cr_assert_eq(mlctl(&out, &err, 60, "deploy " REL("2.1.0") " --env stg"), 2);
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "deploy " REL("2.1.0") " --env stg"), 2);
 	cr_assert(strstr(err, "rejected in stg"), "%s", err);
 	free(out);
 	free(err);
 	/* and a rollback goes back to 2.0.0 */
-	cr_assert_eq(mlctl(&out, &err, 90, "rollback --env stg"), 0, "%s", err);
+	cr_assert_eq(tp_mlctl(&out, &err, 90, "rollback --env stg"), 0, "%s", err);
 	cr_assert(strstr(out, "2.0.0"), "%s", out);
 	free(out);
 	free(err);
@@ -383,8 +304,8 @@ Test(gate, contract_tests_catch_a_node_without_its_contract)
 	if (!bin || access(bin, X_OK) != 0)
 		cr_skip_test("MLSERVE_BIN is not set");
 	char o[400], e[400];
-	snprintf(o, sizeof(o), "%s/nc.out", g_dir);
-	snprintf(e, sizeof(e), "%s/nc.err", g_dir);
+	snprintf(o, sizeof(o), "%s/nc.out", tp_dir);
+	snprintf(e, sizeof(e), "%s/nc.err", tp_dir);
 	char *argv[] = { (char *)bin, "--listen", "127.0.0.1:0", "--no-contract", NULL };
 	cr_assert_eq(proc_start(&g_node, argv, NULL, o, e), 0);
 	cr_assert_eq(proc_wait_listening(&g_node, 10000), 0);
@@ -392,7 +313,7 @@ Test(gate, contract_tests_catch_a_node_without_its_contract)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", g_node.port);
 	write_env("nc", 1, false, url, "[integration]", NULL);
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(mlctl(NULL, &err, 60, "deploy " REL("2.0.0") " --env nc"), 0, "%s",
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("2.0.0") " --env nc"), 0, "%s",
 		     err);
 	free(err);
 	int rc;
@@ -412,7 +333,7 @@ Test(gate, contract_tests_catch_a_500_for_bad_input)
 	derive("examples/eta/models/eta-2.0.0.yaml", "examples/eta/models/eta-2.2.0.yaml", 2,
 	       "version: 2.0.0", "version: 2.2.0", "  - { coef: 0.05 }\n",
 	       "  - { coef: 0.05 }\nfaults: { bad_input_status: 500 }\n");
-	char *mp = path_join(g_dir, "examples/eta/models/eta-2.2.0.yaml");
+	char *mp = path_join(tp_dir, "examples/eta/models/eta-2.2.0.yaml");
 	char sha[65], old[65];
 	cr_assert_eq(sha256_file_hex(mp, sha), 0);
 	free(mp);
@@ -426,9 +347,9 @@ Test(gate, contract_tests_catch_a_500_for_bad_input)
 	       "eta-2.0.0.yaml", "eta-2.2.0.yaml", old, sha);
 	write_env("bad", 1, false, NULL, "[integration]", NULL);
 	char *err = NULL;
-	cr_assert_eq(mlctl(NULL, &err, 60, "up bad"), 0, "%s", err);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "up bad"), 0, "%s", err);
 	free(err);
-	cr_assert_eq(mlctl(NULL, &err, 60, "deploy " REL("2.2.0") " --env bad"), 0, "%s",
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("2.2.0") " --env bad"), 0, "%s",
 		     err);
 	free(err);
 	int rc;
@@ -459,16 +380,16 @@ Test(gate, contract_tests_catch_a_500_for_bad_input)
 
 Test(gate, a_failing_unit_command_fails_the_gate_with_its_output)
 {
-	write_file("tests/unit.sh", UNIT_SH);
+	tp_write_file("tests/unit.sh", UNIT_SH);
 	derive(REL("2.0.0"), "examples/eta/release-unit.yaml", 1,
 	       "{ run: \"make -C examples/eta unit\", junit: examples/eta/build/unit.xml }",
 	       "{ run: \"sh tests/unit.sh\", junit: build/unit.xml }");
 	write_env("tst", 1, false, NULL, "[unit, integration]",
 		  "checks: { unit: { timeout: 30s } }\n");
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(mlctl(NULL, &err, 60, "up tst"), 0, "%s", err);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "up tst"), 0, "%s", err);
 	free(err);
-	cr_assert_eq(mlctl(NULL, &err, 60, "deploy examples/eta/release-unit.yaml --env tst"),
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy examples/eta/release-unit.yaml --env tst"),
 		     0, "%s", err);
 	free(err);
 	int rc;
@@ -480,8 +401,8 @@ Test(gate, a_failing_unit_command_fails_the_gate_with_its_output)
 	assert_junit("u.xml", j);
 	json_decref(j);
 
-	write_file("fail-unit", "");
-	cr_assert_eq(mlctl(&out, &err, 120, "gate examples/eta/release-unit.yaml --env tst "
+	tp_write_file("fail-unit", "");
+	cr_assert_eq(tp_mlctl(&out, &err, 120, "gate examples/eta/release-unit.yaml --env tst "
 					    "--junit u.xml"),
 		     1, "%s%s", out, err);
 	cr_assert(strstr(out, "FAILING: eta is biased low"), "its output is shown: %s", out);
@@ -494,7 +415,7 @@ Test(gate, a_failing_unit_command_fails_the_gate_with_its_output)
 	cr_assert(strstr(xml, "FAILING: eta is biased low"), "in <system-out>: %s", xml);
 	free(xml);
 	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "xmllint --noout %s/u.xml", g_dir);
+	snprintf(cmd, sizeof(cmd), "xmllint --noout %s/u.xml", tp_dir);
 	cr_assert_eq(system(cmd), 0);
 }
 
@@ -508,9 +429,9 @@ Test(gate, a_release_that_loosens_a_floor_is_held_to_it)
 	       "max_p99: 10s");
 	write_env("stg", 1, false, NULL, "[load, acceptance]", STG_CHECKS);
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(mlctl(NULL, &err, 60, "up stg"), 0, "%s", err);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "up stg"), 0, "%s", err);
 	free(err);
-	cr_assert_eq(mlctl(NULL, &err, 60, "deploy examples/eta/release-loose.yaml --env stg"),
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy examples/eta/release-loose.yaml --env stg"),
 		     0, "%s", err);
 	free(err);
 	int rc;
@@ -526,7 +447,7 @@ Test(gate, a_release_that_loosens_a_floor_is_held_to_it)
 	cr_assert(why && strstr(why, "environment's bound"), "%s", why ? why : "(passed)");
 	json_decref(j);
 	/* the warning says what was held */
-	cr_assert_eq(mlctl(&out, &err, 60, "gate examples/eta/release-loose.yaml --env stg "
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "gate examples/eta/release-loose.yaml --env stg "
 					   "--only acceptance"),
 		     1);
 	cr_assert(strstr(err, "acceptance.max (mape): the release's 0.5 is looser than "
@@ -541,23 +462,23 @@ Test(gate, bad_usage_and_an_environment_that_is_down)
 	write_env("tst", 1, false, NULL, "[unit, integration]", NULL);
 	write_env("dv", 1, false, NULL, "[]", NULL);
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env tst --only smoke"), 2);
+	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env tst --only smoke"), 2);
 	cr_assert(strstr(err, "smoke is not a gate of tst (its gates: unit, integration)"),
 		  "%s", err);
 	free(out);
 	free(err);
-	cr_assert_eq(mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env tst --only bogus"), 2);
+	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env tst --only bogus"), 2);
 	free(out);
 	free(err);
-	cr_assert_eq(mlctl(&out, &err, 30, "gate " REL("2.0.0")), 2);
+	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.0.0")), 2);
 	free(out);
 	free(err);
-	cr_assert_eq(mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env dv"), 0);
+	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env dv"), 0);
 	cr_assert(strstr(err, "no gates"), "%s", err);
 	free(out);
 	free(err);
 	/* never started: exit 3, naming the node */
-	cr_assert_eq(mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env tst --only integration"),
+	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env tst --only integration"),
 		     3, "%s", err);
 	cr_assert(strstr(err, "tst cannot be reached") && strstr(err, "tst-1"), "%s", err);
 	free(out);
@@ -568,7 +489,7 @@ Test(gate, bad_usage_and_an_environment_that_is_down)
 	       "  unit:        { run: \"make -C examples/eta unit\", junit: "
 	       "examples/eta/build/unit.xml }\n",
 	       "");
-	cr_assert_eq(mlctl(&out, &err, 30, "gate examples/eta/release-nounit.yaml --env tst"),
+	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate examples/eta/release-nounit.yaml --env tst"),
 		     2);
 	cr_assert(strstr(err, "sets no checks.unit.run"), "%s", err);
 	free(out);

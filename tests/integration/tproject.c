@@ -74,10 +74,15 @@ int tp_mlctl(char **out, char **err, int timeout_s, const char *fmt, ...)
 void tp_write_file(const char *rel, const char *text)
 {
 	char *p = path_join(tp_dir, rel);
+	char *dir = path_dirname(p);
+	char *cmd = xasprintf("mkdir -p %s", dir);
+	cr_assert_eq(system(cmd), 0);
 	FILE *f = fopen(p, "w");
 	cr_assert_not_null(f, "%s", p);
 	fputs(text, f);
 	fclose(f);
+	free(cmd);
+	free(dir);
 	free(p);
 }
 
@@ -109,7 +114,7 @@ void tp_write_env(const char *name, size_t nodes, const char *router,
 
 void tp_setup(void)
 {
-	snprintf(tp_dir, sizeof(tp_dir), "/tmp/mlctl-deploy-XXXXXX");
+	snprintf(tp_dir, sizeof(tp_dir), "/tmp/mlctl-itest-XXXXXX");
 	cr_assert_not_null(mkdtemp(tp_dir));
 	snprintf(tp_state, sizeof(tp_state), "%s/.mlctl", tp_dir);
 	char cmd[1024];
@@ -186,7 +191,8 @@ json_t *tp_history(const char *env)
 
 const char *tp_entry(json_t *entries, size_t i, const char *key)
 {
-	return json_string_value(json_object_get(json_array_get(entries, i), key));
+	const char *v = json_string_value(json_object_get(json_array_get(entries, i), key));
+	return v ? v : "";
 }
 
 pid_t tp_wrk_start(const char *listen, int seconds, const char *outfile)

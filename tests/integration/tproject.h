@@ -25,7 +25,7 @@ int tp_mlctl(char **out, char **err, int timeout_s, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* tp_mlctl that must exit 0 (asserted, with the output). */
 void tp_ok(const char *args);
-/* Write a file under the project (path relative to it). */
+/* Write a file under the project (path relative to it; directories made). */
 void tp_write_file(const char *rel, const char *text);
 /* envs/NAME.yaml with n nodes on free ports, a router (none, nginx,
  * haproxy: listen + preview on free ports) and a strategy block. */
@@ -41,6 +41,7 @@ void tp_assert_serving(const char *env, const char *version);
 void tp_live_weights(const char *env, int *w, size_t n);
 /* `mlctl history --env E --output json`'s entries (caller decrefs). */
 json_t *tp_history(const char *env);
+/* A string field of entry i ("" when absent). */
 const char *tp_entry(json_t *entries, size_t i, const char *key);
 /* wrk -t1 -c8 POSTing an ETA infer through listen for `seconds`. */
 pid_t tp_wrk_start(const char *listen, int seconds, const char *outfile);
