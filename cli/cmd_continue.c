@@ -76,11 +76,9 @@ int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
 		return cli_usage_error("continue", "--full skips the remaining "
 						   "canary steps: say why with "
 						   "--reason TEXT");
-	long long timeout_ms = 600000;
-	if (timeout && (cfg_parse_duration(timeout, &timeout_ms) || timeout_ms <= 0))
-		return cli_usage_error("continue", "--timeout takes a duration like "
-						   "90s or 10m, not '%s'",
-				       timeout);
+	long long timeout_ms;
+	if (cli_timeout_opt("continue", timeout, &timeout_ms))
+		return ML_EXIT_USAGE;
 
 	struct project proj = { 0 };
 	struct cfg_env *env = NULL;

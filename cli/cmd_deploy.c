@@ -47,16 +47,12 @@ int cmd_deploy(int argc, char **argv, struct ml_ctx *ctx)
 		return cli_usage_error("deploy", "which release? give its manifest");
 	if (!env_name)
 		return cli_usage_error("deploy", "--env E is required");
-	int type = -1;
-	if (strategy && (type = cfg_strategy_parse(strategy)) < 0)
-		return cli_usage_error("deploy", "--strategy takes recreate, rolling, "
-						 "bluegreen or canary, not '%s'",
-				       strategy);
-	long long timeout_ms = 600000;
-	if (timeout && (cfg_parse_duration(timeout, &timeout_ms) || timeout_ms <= 0))
-		return cli_usage_error("deploy", "--timeout takes a duration like "
-						 "90s or 10m, not '%s'",
-				       timeout);
+	int type;
+	if (cli_strategy_opt("deploy", strategy, &type))
+		return ML_EXIT_USAGE;
+	long long timeout_ms;
+	if (cli_timeout_opt("deploy", timeout, &timeout_ms))
+		return ML_EXIT_USAGE;
 
 	struct project proj = { 0 };
 	struct cfg_env *env = NULL;

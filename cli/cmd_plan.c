@@ -101,11 +101,9 @@ int cmd_plan(int argc, char **argv, struct ml_ctx *ctx)
 		return cli_usage_error("plan", "which release? give its manifest");
 	if (!env_name)
 		return cli_usage_error("plan", "--env E is required");
-	int type = -1;
-	if (strategy && (type = cfg_strategy_parse(strategy)) < 0)
-		return cli_usage_error("plan", "--strategy takes recreate, rolling, "
-					       "bluegreen or canary, not '%s'",
-				       strategy);
+	int type;
+	if (cli_strategy_opt("plan", strategy, &type))
+		return ML_EXIT_USAGE;
 	struct project proj = { 0 };
 	struct cfg_env *env = NULL;
 	struct cfg_release *rel = NULL;

@@ -180,16 +180,12 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 		return cli_usage_error("promote", "which release? give its manifest");
 	if (!to)
 		return cli_usage_error("promote", "--to E is required");
-	int type = -1;
-	if (strategy && (type = cfg_strategy_parse(strategy)) < 0)
-		return cli_usage_error("promote", "--strategy takes recreate, rolling, "
-						  "bluegreen or canary, not '%s'",
-				       strategy);
-	long long timeout_ms = 600000;
-	if (timeout && (cfg_parse_duration(timeout, &timeout_ms) || timeout_ms <= 0))
-		return cli_usage_error("promote", "--timeout takes a duration like "
-						  "90s or 10m, not '%s'",
-				       timeout);
+	int type;
+	if (cli_strategy_opt("promote", strategy, &type))
+		return ML_EXIT_USAGE;
+	long long timeout_ms;
+	if (cli_timeout_opt("promote", timeout, &timeout_ms))
+		return ML_EXIT_USAGE;
 
 	struct project proj = { 0 };
 	struct cfg_env *env = NULL;

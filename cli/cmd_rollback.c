@@ -72,11 +72,9 @@ int cmd_rollback(int argc, char **argv, struct ml_ctx *ctx)
 		return ML_EXIT_USAGE;
 	if (!env_name)
 		return cli_usage_error("rollback", "--env E is required");
-	long long timeout_ms = 600000;
-	if (timeout && (cfg_parse_duration(timeout, &timeout_ms) || timeout_ms <= 0))
-		return cli_usage_error("rollback", "--timeout takes a duration, not "
-						   "'%s'",
-				       timeout);
+	long long timeout_ms;
+	if (cli_timeout_opt("rollback", timeout, &timeout_ms))
+		return ML_EXIT_USAGE;
 	struct project proj = { 0 };
 	struct cfg_env *env = NULL;
 	struct ledger *ledger = NULL;

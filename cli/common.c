@@ -98,3 +98,23 @@ int cli_fail(const struct ml_err *err)
 		out_error("%s", err->msg);
 	return err->code ? err->code : ML_EXIT_OPERATIONAL;
 }
+
+int cli_strategy_opt(const char *cmd, const char *s, int *type)
+{
+	*type = -1;
+	if (s && (*type = cfg_strategy_parse(s)) < 0)
+		return cli_usage_error(cmd, "--strategy takes recreate, rolling, "
+					    "bluegreen or canary, not '%s'",
+				       s);
+	return ML_EXIT_OK;
+}
+
+int cli_timeout_opt(const char *cmd, const char *s, long long *ms)
+{
+	*ms = CLI_ROLLOUT_TIMEOUT_MS;
+	if (s && (cfg_parse_duration(s, ms) || *ms <= 0))
+		return cli_usage_error(cmd, "--timeout takes a duration like 90s "
+					    "or 10m, not '%s'",
+				       s);
+	return ML_EXIT_OK;
+}

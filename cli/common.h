@@ -25,6 +25,13 @@ int cli_load_release(const char *path, struct cfg_release **rel);
 /* Open the ledger under the state dir. With !create and no ledger yet,
  * *out is NULL and the status is ML_EXIT_OK (nothing recorded so far). */
 int cli_open_ledger(const struct ml_ctx *ctx, bool create, struct ledger **out);
+/* `--strategy S` (NULL: -1, the environment's own) into *type, and
+ * `--timeout D` (NULL: the default 10m) into *ms. ML_EXIT_OK, or
+ * ML_EXIT_USAGE after saying what was expected. */
+#define CLI_ROLLOUT_TIMEOUT_MS 600000LL
+int cli_strategy_opt(const char *cmd, const char *s, int *type);
+int cli_timeout_opt(const char *cmd, const char *s, long long *ms);
+
 /* Print an error's message (and position) and return its exit code. */
 int cli_fail(const struct ml_err *err);
 
