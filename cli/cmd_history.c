@@ -74,7 +74,8 @@ static int on_entry(const struct ledger_entry *e, void *payload)
 	bool paused = e->outcome && strcmp(e->outcome, "paused") == 0;
 	char dur[32] = "-";
 	if (e->duration_s > 0)
-		snprintf(dur, sizeof(dur), "%.1fs", e->duration_s);
+		snprintf(dur, sizeof(dur), e->duration_s < 1 ? "%.0fms" : "%.1fs",
+			 e->duration_s < 1 ? e->duration_s * 1000 : e->duration_s);
 	out_line("%s  %-12s  %-24s  %-9s  %s%-12s%s  %6s%s%s", when,
 		 e->author_name ? e->author_name : "?", what,
 		 e->strategy ? e->strategy : "-",
