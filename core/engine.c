@@ -16,7 +16,7 @@ struct applied {
 	const struct plan_step *step;
 	int *prev_live, *prev_preview; /* copies from before the step */
 	char **prev_serving;           /* per step node, from before */
-	bool *loaded;                  /* LOAD: which step nodes took it */
+	bool *loaded;                  /* LOAD/UNLOAD: which step nodes took it */
 };
 
 struct run {
@@ -154,8 +154,9 @@ static int step_forward(struct run *r, const struct plan_step *s,
 	case STEP_UNLOAD:
 		if (!r->first_unload)
 			r->first_unload = now_ms();
+		/* a partial unload is undone for the nodes that took it */
 		rc = ops->unload(ops->ctx, s->nodes, s->n_nodes, r->target->model,
-				 s->version, err);
+				 s->version, a->loaded, err);
 		break;
 	case STEP_WAIT_READY: {
 		long long t = r->o->ready_timeout_ms ? r->o->ready_timeout_ms : 60000;
@@ -188,7 +189,7 @@ static int step_forward(struct run *r, const struct plan_step *s,
 		size_t k = s->nodes[i];
 		if (s->kind == STEP_LOAD && a->loaded[i])
 			rstate_set_serving(r->st, k, r->target->version);
-		else if (s->kind == STEP_UNLOAD && rc == 0 && r->st->serving[k] &&
+		else if (s->kind == STEP_UNLOAD && a->loaded[i] && r->st->serving[k] &&
 			 strcmp(r->st->serving[k], s->version) == 0)
 			rstate_set_serving(r->st, k, NULL);
 	}
@@ -222,7 +223,7 @@ static int step_undo(struct run *r, const struct applied *a, struct ml_err *err)
 				nodes[k++] = s->nodes[i];
 		}
 		int rc = k ? ops->unload(ops->ctx, nodes, k, r->target->model,
-					 r->target->version, err)
+					 r->target->version, NULL, err)
 			   : 0;
 		if (rc == 0)
 			for (size_t i = 0; i < s->n_nodes; i++)
@@ -231,20 +232,27 @@ static int step_undo(struct run *r, const struct applied *a, struct ml_err *err)
 		return rc;
 	}
 	case STEP_UNLOAD: {
-		const struct rstate_release *rel = release_of(r, s->version);
-		if (!rel || !rel->artifact)
-			return ml_err_set(err, ML_EXIT_OPERATIONAL,
-					  "cannot reload %s: its release is not "
-					  "known to the ledger",
-					  s->version);
-		if (ops->load(ops->ctx, s->nodes, s->n_nodes, rel, NULL, err))
-			return -1;
-		if (ops->wait_ready(ops->ctx, s->nodes, s->n_nodes, rel->model,
-				    rel->version, 60000, err))
-			return -1;
+		/* only the nodes that unloaded it */
+		size_t *nodes = xmalloc((s->n_nodes + 1) * sizeof(*nodes));
+		size_t k = 0;
 		for (size_t i = 0; i < s->n_nodes; i++)
-			rstate_set_serving(r->st, s->nodes[i], s->version);
-		return 0;
+			if (a->loaded[i])
+				nodes[k++] = s->nodes[i];
+		const struct rstate_release *rel = release_of(r, s->version);
+		int rc = 0;
+		if (k && (!rel || !rel->artifact))
+			rc = ml_err_set(err, ML_EXIT_OPERATIONAL,
+					"cannot reload %s: its release is not "
+					"known to the ledger",
+					s->version);
+		else if (k && (ops->load(ops->ctx, nodes, k, rel, NULL, err) ||
+			       ops->wait_ready(ops->ctx, nodes, k, rel->model,
+					       rel->version, 60000, err)))
+			rc = -1;
+		for (size_t i = 0; rc == 0 && i < k; i++)
+			rstate_set_serving(r->st, nodes[i], s->version);
+		free(nodes);
+		return rc;
 	}
 	case STEP_WAIT_READY:
 	case STEP_SMOKE:
@@ -322,9 +330,9 @@ static int run_step(struct run *r, size_t i, struct ml_err *err)
 	int rc = step_forward(r, s, a, err);
 	emit(r, i + 1, s, false, rc == 2 ? 0 : rc, now_ms() - t,
 	     rc && rc != 2 ? err->msg : NULL);
-	/* a failed load may have loaded some nodes: undo it too; an
-	 * analysis that asked for a pause is done */
-	if (rc == 0 || rc == 2 || s->kind == STEP_LOAD)
+	/* a failed load or unload may have changed some nodes: undo it
+	 * too; an analysis that asked for a pause is done */
+	if (rc == 0 || rc == 2 || s->kind == STEP_LOAD || s->kind == STEP_UNLOAD)
 		r->n_applied++;
 	else
 		applied_free(a, s->n_nodes);
@@ -343,9 +351,12 @@ static int nop_load(void *ctx, const size_t *nodes, size_t n,
 }
 
 static int nop_unload(void *ctx, const size_t *nodes, size_t n,
-		      const char *model, const char *version, struct ml_err *err)
+		      const char *model, const char *version, bool *done,
+		      struct ml_err *err)
 {
-	(void)ctx, (void)nodes, (void)n, (void)model, (void)version, (void)err;
+	(void)ctx, (void)nodes, (void)model, (void)version, (void)err;
+	for (size_t i = 0; done && i < n; i++)
+		done[i] = true;
 	return 0;
 }
 

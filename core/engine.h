@@ -29,9 +29,11 @@ struct engine_ops {
 	int (*load)(void *ctx, const size_t *nodes, size_t n,
 		    const struct rstate_release *rel, bool *done,
 		    struct ml_err *err);
-	/* Unloading a version a node does not hold is not an error. */
+	/* Unloading a version a node does not hold is not an error. done[i]
+	 * (when not NULL) says whether nodes[i] unloaded it, also when the
+	 * op fails for other nodes. */
 	int (*unload)(void *ctx, const size_t *nodes, size_t n, const char *model,
-		      const char *version, struct ml_err *err);
+		      const char *version, bool *done, struct ml_err *err);
 	int (*wait_ready)(void *ctx, const size_t *nodes, size_t n,
 			  const char *model, const char *version,
 			  long long timeout_ms, struct ml_err *err);

@@ -88,7 +88,7 @@ static int op_load(void *ctx, const size_t *nodes, size_t n,
 }
 
 static int op_unload(void *ctx, const size_t *nodes, size_t n, const char *model,
-		     const char *version, struct ml_err *err)
+		     const char *version, bool *done, struct ml_err *err)
 {
 	struct engine_real *e = ctx;
 	const struct cfg_node **p = node_ptrs(e->env, nodes, n);
@@ -98,6 +98,8 @@ static int op_unload(void *ctx, const size_t *nodes, size_t n, const char *model
 	call.model = model;
 	call.version = version;
 	node_run_many(e->env, p, n, &call, e->http, res);
+	for (size_t i = 0; done && i < n; i++)
+		done[i] = res[i].rc == 0;
 	int rc = batch_error(res, n, err);
 	node_results_release(res, n);
 	free(res);

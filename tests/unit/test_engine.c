@@ -24,6 +24,7 @@ struct sim {
 	int live[MAXN], preview[MAXN];
 	int loads, fail_load_at; /* fail the Nth load call (1-based), 0 = never */
 	int unloads, fail_unload_at;
+	bool partial_unload; /* the failing unload: the first node takes it */
 	bool smoke_fails, analysis_fails, analysis_pauses;
 	int all_zero_seen;
 };
@@ -69,14 +70,21 @@ static int sim_load(void *ctx, const size_t *nodes, size_t n,
 }
 
 static int sim_unload(void *ctx, const size_t *nodes, size_t n,
-		      const char *model, const char *version, struct ml_err *err)
+		      const char *model, const char *version, bool *done,
+		      struct ml_err *err)
 {
 	(void)model;
 	struct sim *s = ctx;
-	if (++s->unloads == s->fail_unload_at)
+	bool fail = ++s->unloads == s->fail_unload_at;
+	for (size_t i = 0; i < n; i++) {
+		bool refuse = fail && (!s->partial_unload || i > 0);
+		if (!refuse)
+			sim_unload_one(s, nodes[i], version);
+		if (done)
+			done[i] = !refuse;
+	}
+	if (fail)
 		return ml_err_set(err, ML_EXIT_OPERATIONAL, "unload refused");
-	for (size_t i = 0; i < n; i++)
-		sim_unload_one(s, nodes[i], version);
 	return 0;
 }
 
@@ -383,6 +391,23 @@ Test(engine, a_failing_undo_is_reported_as_rollback_failed)
 	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OPERATIONAL);
 	cr_assert(res.rollback_failed, "%s", res.reason);
 	cr_assert(strstr(res.reason, "rollback failed"), "%s", res.reason);
+	engine_result_release(&res);
+	rstate_release(&st);
+	cfg_env_free(env);
+}
+
+Test(engine, a_partial_unload_is_undone_on_the_nodes_that_unloaded)
+{
+	struct cfg_env *env = make_env(2, "{ type: recreate }");
+	struct sim s;
+	struct rstate st;
+	start_on_v1(&s, &st, env);
+	s.fail_unload_at = 1;
+	s.partial_unload = true; /* n1 unloads 1.0.0, n2 refuses */
+	struct engine_result res;
+	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OPERATIONAL);
+	cr_assert_not(res.rollback_failed, "%s", res.reason);
+	assert_cluster_on(&s, &st, "1.0.0");
 	engine_result_release(&res);
 	rstate_release(&st);
 	cfg_env_free(env);
