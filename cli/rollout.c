@@ -242,6 +242,8 @@ int rollout_paused_load(struct ledger *l, const struct cfg_env *env,
 	const char *sha = jstr(t, "sha256"), *cli = jstr(ro, "cli_strategy");
 	if (!json_is_object(ro) || !jstr(t, "model") || !jstr(t, "version") ||
 	    !sha || !cfg_is_sha256(sha) || !jstr(ro, "plan_sha") ||
+	    (json_object_get(t, "expectations") &&
+	     !json_is_object(json_object_get(t, "expectations"))) ||
 	    !json_is_integer(json_object_get(ro, "resume_at")) ||
 	    !json_is_object(json_object_get(ro, "pre"))) {
 		ml_err_set(err, ML_EXIT_OPERATIONAL,

@@ -124,14 +124,15 @@ static int release_from_json(struct rstate_release *r, json_t *o)
 		return 0;
 	const char *model = jstr(o, "model"), *version = jstr(o, "version");
 	const char *sha = jstr(o, "sha256");
-	if (!model || !version || !sha || !cfg_is_sha256(sha))
+	json_t *ex = json_object_get(o, "expectations");
+	if (!model || !version || !sha || !cfg_is_sha256(sha) ||
+	    (ex && !json_is_object(ex)))
 		return -1;
 	r->model = xstrdup(model);
 	r->version = xstrdup(version);
 	r->manifest_path = dup_or_null(jstr(o, "manifest"));
 	r->artifact = dup_or_null(jstr(o, "artifact"));
 	snprintf(r->sha256, sizeof(r->sha256), "%s", sha);
-	json_t *ex = json_object_get(o, "expectations");
 	if (ex) {
 		char *t = json_dumps(ex, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		r->expectations_json = xstrdup(t);

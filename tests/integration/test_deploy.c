@@ -6,6 +6,7 @@
  * (wrk, loopback only) checks that rolling and blue/green fail no request. */
 #define _DEFAULT_SOURCE
 #include "core/proc.h"
+#include "ledger.h"
 #include "lock.h"
 #include "tproject.h"
 #include "util.h"
@@ -354,4 +355,33 @@ Test(deploy, a_node_refusing_a_load_rolls_back_and_exits_3)
 	tp_live_weights("rf", w, 2);
 	cr_assert(w[0] == 1 && w[1] == 1, "weights restored: %d %d", w[0], w[1]);
 	free(dir);
+}
+
+Test(deploy, a_malformed_pause_record_is_an_error_not_a_crash)
+{
+	tp_write_env("pz", 1, "none", "{ type: recreate }");
+	/* a pause record whose target's expectations are not an object */
+	struct ledger *l = NULL;
+	struct ml_err e = ML_ERR_INIT;
+	cr_assert_eq(ledger_open(tp_state, &l, &e), 0, "%s", e.msg);
+	const char *state =
+		"{\"rollout\": {\"state\": \"paused\", \"resume_at\": 1, "
+		"\"plan_sha\": \"x\", \"pre\": {}, \"target\": {\"model\": "
+		"\"eta\", \"version\": \"2.0.0\", \"sha256\": "
+		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", "
+		"\"expectations\": 5}}}";
+	struct ledger_record rec = { 0 };
+	rec.env = "pz";
+	rec.action = "deploy";
+	rec.outcome = LEDGER_OUTCOME_PAUSED;
+	rec.model = "eta";
+	rec.version = "2.0.0";
+	rec.state_json = state;
+	cr_assert_eq(ledger_record(l, &rec, NULL, &e), 0, "%s", e.msg);
+	ledger_free(l);
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env pz"), 3, "%s%s", out, err);
+	cr_assert(strstr(err, "no readable position"), "%s", err);
+	free(out);
+	free(err);
 }

@@ -628,3 +628,26 @@ Test(engine, a_stop_signal_ends_the_run_before_the_next_step)
 	plan_release(&p);
 	cfg_env_free(env);
 }
+
+/* ---- the recorded state (rstate) --------------------------------------- */
+
+Test(rstate, a_ledger_state_with_non_object_expectations_is_malformed_not_a_crash)
+{
+	struct cfg_env *env = make_env(2, "{ type: rolling }");
+	char sha[65];
+	memset(sha, 'a', 64);
+	sha[64] = '\0';
+	char *json = xasprintf(
+		"{\"release\": {\"model\": \"eta\", \"version\": \"1.0.0\", "
+		"\"artifact\": \"/m.yaml\", \"sha256\": \"%s\", "
+		"\"expectations\": 5}, \"nodes\": []}",
+		sha);
+	struct rstate st;
+	rstate_init(&st, env);
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(rstate_from_json(&st, env, json, &err), -1);
+	cr_assert_eq(err.code, ML_EXIT_OPERATIONAL);
+	rstate_release(&st);
+	free(json);
+	cfg_env_free(env);
+}
