@@ -126,8 +126,10 @@ static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 {
 	struct rstate st;
 	struct ml_err err = ML_ERR_INIT;
-	if (rstate_load(&st, env, ledger, &err))
+	if (rstate_load(&st, env, ledger, &err)) {
+		rstate_release(&st);
 		return cli_fail(&err);
+	}
 	struct node_view *v = xcalloc(env->n_nodes + 1, sizeof(*v));
 	ask_nodes(env, st.release.model, v);
 	int *live = xcalloc(env->n_nodes + 1, sizeof(*live));

@@ -385,3 +385,28 @@ Test(deploy, a_malformed_pause_record_is_an_error_not_a_crash)
 	free(out);
 	free(err);
 }
+
+/* Under `make sanitize` LeakSanitizer fails the status run that leaked
+ * the half-read state. */
+Test(deploy, a_malformed_ledger_state_makes_status_exit_3)
+{
+	tp_write_env("ms", 1, "none", "{ type: recreate }");
+	struct ledger *l = NULL;
+	struct ml_err e = ML_ERR_INIT;
+	cr_assert_eq(ledger_open(tp_state, &l, &e), 0, "%s", e.msg);
+	struct ledger_record rec = { 0 };
+	rec.env = "ms";
+	rec.action = "deploy";
+	rec.outcome = LEDGER_OUTCOME_DEPLOYED;
+	rec.model = "eta";
+	rec.version = "1.0.0";
+	rec.state_json = "{\"release\": {\"model\": \"eta\"}, \"nodes\": "
+			 "[{\"name\": \"ms-1\", \"serving\": \"1.0.0\"}]}";
+	cr_assert_eq(ledger_record(l, &rec, NULL, &e), 0, "%s", e.msg);
+	ledger_free(l);
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "status --env ms"), 3, "%s%s", out, err);
+	cr_assert(strstr(err, "malformed release"), "%s", err);
+	free(out);
+	free(err);
+}
