@@ -431,11 +431,12 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 		r.ops = ops;
 		r.first_unload = r.last_ready = 0;
 		res->steps_done = start;
-		if (o->abort_reason) {
-			exit_code = ML_EXIT_CHECK_FAILED;
-			snprintf(res->reason, sizeof(res->reason), "%.500s",
-				 o->abort_reason);
-		}
+	}
+	/* an abort never runs a step forward, whatever resume_at says */
+	if (o->abort_reason) {
+		exit_code = ML_EXIT_CHECK_FAILED;
+		snprintf(res->reason, sizeof(res->reason), "%.500s",
+			 o->abort_reason);
 	}
 	for (size_t i = start; i < p->n_steps && exit_code == ML_EXIT_OK; i++) {
 		const struct plan_step *s = &p->steps[i];

@@ -552,6 +552,33 @@ Test(engine, abort_after_a_pause_undoes_the_steps_of_the_earlier_run)
 	cfg_env_free(env);
 }
 
+Test(engine, an_abort_with_nothing_to_replay_runs_no_step)
+{
+	/* a pause record whose resume_at is 0 (tampered) */
+	struct cfg_env *env = make_env(
+		4, "{ type: canary, steps: [ { weight: 10, pause: manual } ] }");
+	struct sim s;
+	struct rstate st, pre, st2;
+	struct plan p;
+	start_on_v1(&s, &st, env);
+	struct engine_result res;
+	cr_assert_eq(deploy_keep(env, &s, &st, &pre, &p, "2.0.0", &res),
+		     ML_EXIT_PAUSED);
+	engine_result_release(&res);
+	int loads = s.loads;
+	cr_assert_eq(resume(env, &s, &pre, &p, 0, "aborted by a person", "2.0.0",
+			    &st2, &res),
+		     ML_EXIT_CHECK_FAILED);
+	cr_assert_eq(s.loads, loads, "the abort loaded nothing");
+	cr_assert_str_eq(res.reason, "aborted by a person");
+	engine_result_release(&res);
+	rstate_release(&st);
+	rstate_release(&st2);
+	rstate_release(&pre);
+	plan_release(&p);
+	cfg_env_free(env);
+}
+
 Test(engine, an_analysis_asking_for_a_person_pauses_after_its_step)
 {
 	struct cfg_env *env = make_env(
