@@ -521,7 +521,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	rec.manifest_len = req->manifest_len;
 	rec.state_json = state_json;
 	rec.duration_s = res.duration_s;
-	rec.reject = strcmp(outcome, LEDGER_OUTCOME_REJECTED) == 0;
+	/* a failed check rejects the release there, even when the rollback
+	 * that followed failed too (the outcome then says "failed") */
+	rec.reject = strcmp(outcome, LEDGER_OUTCOME_REJECTED) == 0 ||
+		     (res.check_failed && !res.timed_out &&
+		      strcmp(req->action, "rollback") != 0);
 	bool forced = req->force || (req->resume && req->resume->forced);
 	bool done = rc == ML_EXIT_OK && !req->abort;
 	rec.unreject = done && forced;

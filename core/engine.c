@@ -490,6 +490,7 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 			break;
 		}
 		if (rc) {
+			res->check_failed = rc > 0;
 			exit_code = rc > 0 ? ML_EXIT_CHECK_FAILED
 					   : (err.code ? err.code : ML_EXIT_OPERATIONAL);
 			if (s->kind == STEP_ANALYSE && rc > 0)

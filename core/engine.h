@@ -70,6 +70,8 @@ struct engine_result {
 	int exit_code;      /* ML_EXIT_OK, CHECK_FAILED, OPERATIONAL, PAUSED */
 	bool rolled_back;   /* inverse steps ran (something had been applied) */
 	bool timed_out;     /* stopped by the rollout deadline */
+	bool check_failed;  /* a check (smoke, analysis, gates) said no, even
+			       when the rollback then failed too */
 	bool rollback_failed;
 	char reason[512];   /* why it failed, "" on success */
 	double duration_s;

@@ -141,6 +141,11 @@ static int release_from_json(struct rstate_release *r, json_t *o)
 	return 0;
 }
 
+static int clamp_weight(json_int_t v)
+{
+	return v < 0 ? 0 : v > 256 ? 256 : (int)v;
+}
+
 int rstate_from_json(struct rstate *s, const struct cfg_env *env,
 		     const char *json, struct ml_err *err)
 {
@@ -165,10 +170,11 @@ int rstate_from_json(struct rstate *s, const struct cfg_env *env,
 			rstate_set_serving(s, k, jstr(n, "serving"));
 			json_t *w = json_object_get(n, "weight");
 			json_t *p = json_object_get(n, "preview_weight");
+			/* untrusted: router weights are 0..256 */
 			if (json_is_integer(w))
-				s->live[k] = (int)json_integer_value(w);
+				s->live[k] = clamp_weight(json_integer_value(w));
 			if (json_is_integer(p))
-				s->preview[k] = (int)json_integer_value(p);
+				s->preview[k] = clamp_weight(json_integer_value(p));
 		}
 	}
 	int rc = 0;

@@ -51,6 +51,7 @@ static char *judge(const struct cfg_smoke_case *sc, const struct http_resp *resp
 	if (!http_resp_ok(resp))
 		return xstrdup(http_resp_reason(resp, buf, sizeof(buf)));
 	struct node_infer_result res;
+	memset(&res, 0, sizeof(res));
 	struct ml_err err = ML_ERR_INIT;
 	char *why = NULL;
 	if (node_infer_parse(resp->body, resp->body_len, &res, &err)) {

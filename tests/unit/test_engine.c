@@ -678,3 +678,21 @@ Test(rstate, a_ledger_state_with_non_object_expectations_is_malformed_not_a_cras
 	free(json);
 	cfg_env_free(env);
 }
+
+Test(engine, a_failed_check_is_known_even_when_the_rollback_fails_too)
+{
+	struct cfg_env *env = make_env(4, "{ type: bluegreen }");
+	struct sim s;
+	struct rstate st;
+	start_on_v1(&s, &st, env);
+	s.smoke_fails = true;
+	s.fail_unload_at = 1; /* the undo of green's load */
+	struct engine_result res;
+	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OPERATIONAL);
+	cr_assert(res.rollback_failed);
+	cr_assert(res.check_failed, "the smoke check said no: the release is "
+				    "rejected even though the undo failed");
+	engine_result_release(&res);
+	rstate_release(&st);
+	cfg_env_free(env);
+}
