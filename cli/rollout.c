@@ -524,7 +524,8 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	/* a failed check rejects the release there, even when the rollback
 	 * that followed failed too (the outcome then says "failed") */
 	rec.reject = strcmp(outcome, LEDGER_OUTCOME_REJECTED) == 0 ||
-		     (res.check_failed && !res.timed_out &&
+		     (res.rollback_failed && res.check_failed && !res.timed_out &&
+		      !no_verdict && !res.stopped && !req->abort &&
 		      strcmp(req->action, "rollback") != 0);
 	bool forced = req->force || (req->resume && req->resume->forced);
 	bool done = rc == ML_EXIT_OK && !req->abort;
