@@ -95,11 +95,11 @@ test: deps $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
 	$(MAKE) --no-print-directory unit integration eta-unit manlint
 
 unit: $(UNIT_BIN)
-	$(UNIT_BIN) --jobs 2
+	$(UNIT_BIN) --jobs 1
 
 integration: $(INTEG_BIN) $(PROGRAMS)
 	MLCTL_BIN=$(CURDIR)/$(BIN)/mlctl MLSERVE_BIN=$(CURDIR)/$(BIN)/mlserve \
-	  NO_COLOR=1 TZ=UTC $(INTEG_BIN) --jobs 2
+	  NO_COLOR=1 TZ=UTC $(INTEG_BIN) --jobs 1
 
 eta-unit:
 	$(MAKE) --no-print-directory -C examples/eta unit
