@@ -110,15 +110,18 @@ static int order_check(struct ledger *ledger, const struct project *proj,
 }
 
 /* Put the GATES step where the strategy allows it before traffic. */
-static void insert_gates(const struct cfg_env *env, struct plan *p,
-			 struct engine_gates *g)
+static void insert_gates(const struct cfg_env *env, const struct rstate *st,
+			 struct plan *p, struct engine_gates *g)
 {
 	size_t at = p->n_steps;
 	const size_t *nodes = p->target_nodes;
 	size_t n = p->n_target_nodes;
 	size_t *all = NULL;
 	const char *where = "on every node";
-	if (p->strategy == CFG_STRAT_BLUEGREEN) {
+	bool has_switch = false;
+	for (size_t i = 0; i < p->n_steps; i++)
+		has_switch |= p->steps[i].kind == STEP_SWITCH;
+	if (p->strategy == CFG_STRAT_BLUEGREEN && has_switch) {
 		for (size_t i = p->n_steps; i > 0; i--)
 			if (p->steps[i - 1].kind == STEP_SWITCH) {
 				at = i - 1;
@@ -134,16 +137,21 @@ static void insert_gates(const struct cfg_env *env, struct plan *p,
 			}
 		where = "on the canary nodes, before the first step";
 	} else {
+		/* rolling, recreate, or nothing left to deploy: the nodes in
+		 * rotation, through the live listener */
 		g->via_router = env->router_driver != CFG_ROUTER_NONE;
-		where = "right after the deploy";
+		where = p->n_steps ? "right after the deploy" : "on what serves now";
 	}
-	if (!nodes || n == 0 || p->strategy == CFG_STRAT_ROLLING ||
-	    p->strategy == CFG_STRAT_RECREATE) {
+	if (!nodes || n == 0 ||
+	    (!g->via_preview && p->strategy != CFG_STRAT_CANARY)) {
+		/* after a rolling or recreate deploy every node serves the
+		 * release; with nothing to deploy, the nodes in rotation do */
 		all = xmalloc((env->n_nodes + 1) * sizeof(*all));
+		n = 0;
 		for (size_t i = 0; i < env->n_nodes; i++)
-			all[i] = i;
+			if (p->n_steps || st->live[i] > 0)
+				all[n++] = i;
 		nodes = all;
-		n = env->n_nodes;
 	}
 	struct plan_step *s = plan_insert(p, at, STEP_GATES, nodes, n);
 	char list[160] = "";
@@ -278,7 +286,7 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	}
 	if (env->n_gates)
-		insert_gates(env, &p, &gates);
+		insert_gates(env, &st, &p, &gates);
 	char host[128] = "?";
 	gethostname(host, sizeof(host) - 1);
 	const char *user = getenv("USER") ? getenv("USER") : "?";

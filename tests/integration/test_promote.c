@@ -138,6 +138,8 @@ Test(promote, bluegreen_gate_failure_never_switches_live_traffic)
 	int before[4], after[4];
 	tp_live_weights("pb", before, 4);
 	cr_assert_eq(tp_mlctl(NULL, NULL, 120, "promote " REL("2.0.0") " --to pb"), 0);
+	/* promoting it again moves it onto the other pool, gated again */
+	cr_assert_eq(tp_mlctl(NULL, NULL, 120, "promote " REL("2.0.0") " --to pb"), 0);
 	char *out = NULL, *err = NULL;
 	/* 1.0.0 is live again after a rollback; 2.1.0 fails acceptance
 	 * through the preview listener, before any switch */
