@@ -4,6 +4,7 @@
  * back is ledger_read.c; what a record means is the caller's business. */
 #define _XOPEN_SOURCE 700 /* nftw, gethostname */
 #include "ledger_internal.h"
+#include "sbuf.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -550,25 +551,6 @@ static char *fold_ws(const char *s)
 	return o;
 }
 
-struct sbuf {
-	char *s;
-	size_t len;
-};
-
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void sb_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *piece = xvasprintf(fmt, ap);
-	va_end(ap);
-	size_t n = strlen(piece);
-	b->s = xrealloc(b->s, b->len + n + 1);
-	memcpy(b->s + b->len, piece, n + 1);
-	b->len += n;
-	free(piece);
-}
 
 static void trailer(struct sbuf *b, const char *key, const char *value)
 {
@@ -576,20 +558,20 @@ static void trailer(struct sbuf *b, const char *key, const char *value)
 		return;
 	char *v = fold_ws(value);
 	if (*v)
-		sb_add(b, "%s: %s\n", key, v);
+		sbuf_printf(b, "%s: %s\n", key, v);
 	free(v);
 }
 
 static char *message(const struct ledger_record *r, const char *summary)
 {
-	struct sbuf b = { NULL, 0 };
-	sb_add(&b, "%s\n\n", summary);
+	struct sbuf b = SBUF_INIT;
+	sbuf_printf(&b, "%s\n\n", summary);
 	if (r->body && *r->body) {
 		size_t n = strlen(r->body);
 		while (n && (r->body[n - 1] == '\n' || r->body[n - 1] == ' '))
 			n--;
 		if (n)
-			sb_add(&b, "%.*s\n\n", (int)n, r->body);
+			sbuf_printf(&b, "%.*s\n\n", (int)n, r->body);
 	}
 	trailer(&b, "Action", r->action);
 	trailer(&b, "Outcome", r->outcome);

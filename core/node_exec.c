@@ -8,6 +8,7 @@
 #include "exitcode.h"
 #include "node.h"
 #include "node_driver.h"
+#include "sbuf.h"
 #include "util.h"
 
 #include <errno.h>
@@ -34,31 +35,6 @@ extern char **environ;
  * placeholders
  * ==================================================================== */
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_addn(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void sb_addc(struct sbuf *b, char c)
-{
-	sb_addn(b, &c, 1);
-}
-
-static void sb_adds(struct sbuf *b, const char *s)
-{
-	sb_addn(b, s, strlen(s));
-}
 
 enum qstate { Q_NONE, Q_SINGLE, Q_DOUBLE };
 
@@ -67,26 +43,26 @@ static void add_quoted(struct sbuf *b, const char *v, enum qstate q)
 {
 	switch (q) {
 	case Q_NONE:
-		sb_addc(b, '\'');
+		sbuf_addc(b, '\'');
 		for (const char *p = v; *p; p++)
 			if (*p == '\'')
-				sb_adds(b, "'\\''");
+				sbuf_adds(b, "'\\''");
 			else
-				sb_addc(b, *p);
-		sb_addc(b, '\'');
+				sbuf_addc(b, *p);
+		sbuf_addc(b, '\'');
 		return;
 	case Q_SINGLE: /* close, escaped quote, reopen */
 		for (const char *p = v; *p; p++)
 			if (*p == '\'')
-				sb_adds(b, "'\\''");
+				sbuf_adds(b, "'\\''");
 			else
-				sb_addc(b, *p);
+				sbuf_addc(b, *p);
 		return;
 	case Q_DOUBLE:
 		for (const char *p = v; *p; p++) {
 			if (*p == '"' || *p == '\\' || *p == '$' || *p == '`')
-				sb_addc(b, '\\');
-			sb_addc(b, *p);
+				sbuf_addc(b, '\\');
+			sbuf_addc(b, *p);
 		}
 		return;
 	}
@@ -102,8 +78,8 @@ char *node_exec_expand(const char *tmpl, const struct node_exec_vars *v)
 		{ "model", v->model },     { "version", v->version },
 		{ "artifact", v->artifact }, { "sha256", v->sha256 },
 	};
-	struct sbuf b = { NULL, 0, 0 };
-	sb_adds(&b, "");
+	struct sbuf b = SBUF_INIT;
+	sbuf_adds(&b, "");
 	enum qstate q = Q_NONE;
 	for (size_t i = 0; tmpl[i]; i++) {
 		char c = tmpl[i];
@@ -124,7 +100,7 @@ char *node_exec_expand(const char *tmpl, const struct node_exec_vars *v)
 				continue;
 		}
 		if (c == '\\' && q != Q_SINGLE && tmpl[i + 1]) {
-			sb_addn(&b, tmpl + i, 2);
+			sbuf_addn(&b, tmpl + i, 2);
 			i++;
 			continue;
 		}
@@ -132,7 +108,7 @@ char *node_exec_expand(const char *tmpl, const struct node_exec_vars *v)
 			q = q == Q_SINGLE ? Q_NONE : Q_SINGLE;
 		else if (c == '"' && q != Q_SINGLE)
 			q = q == Q_DOUBLE ? Q_NONE : Q_DOUBLE;
-		sb_addc(&b, c);
+		sbuf_addc(&b, c);
 	}
 	return b.s;
 }

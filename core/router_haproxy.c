@@ -7,6 +7,7 @@
  * Process handling and error prefixes are router.c's. */
 #define _DEFAULT_SOURCE
 #include "router_driver.h"
+#include "sbuf.h"
 
 #include "exitcode.h"
 #include "proc.h"
@@ -46,34 +47,11 @@ static char *sock_path(const char *dir)
 
 /* ------------------------------------------------------------- render */
 
-/* printf into a growing buffer */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	size_t n = strlen(s);
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n + 1);
-	b->len += n;
-	free(s);
-}
 
 static void render_backend(struct sbuf *b, const struct cfg_env *env,
 			   const char *name, const int *w)
 {
-	sb_printf(b,
+	sbuf_printf(b,
 		  "\nbackend %s\n"
 		  "\tbalance roundrobin\n"
 		  "\toption httpchk GET /v2/health/ready\n"
@@ -82,7 +60,7 @@ static void render_backend(struct sbuf *b, const struct cfg_env *env,
 	for (size_t i = 0; i < env->n_nodes; i++) {
 		const struct cfg_node *n = &env->nodes[i];
 		char *hp = router_hostport(n->host, n->port);
-		sb_printf(b, "\tserver %s %s weight %d check%s\n", n->name, hp,
+		sbuf_printf(b, "\tserver %s %s weight %d check%s\n", n->name, hp,
 			  w[i],
 			  n->tls ? " ssl verify required ca-file @system-ca"
 				 : "");
@@ -104,8 +82,8 @@ static int hap_render(const struct cfg_env *env, const char *dir,
 		free(sock);
 		return -1;
 	}
-	struct sbuf b = { 0 };
-	sb_printf(&b,
+	struct sbuf b = SBUF_INIT;
+	sbuf_printf(&b,
 		  "# haproxy.cfg of environment %s, written by mlctl: do not "
 		  "edit by hand.\n"
 		  "# Rollouts move weights through the admin socket (no "
@@ -141,7 +119,7 @@ static int hap_render(const struct cfg_env *env, const char *dir,
 		if (!fe[i]->set)
 			continue;
 		char *hp = router_hostport(fe[i]->host, fe[i]->port);
-		sb_printf(&b,
+		sbuf_printf(&b,
 			  "\nfrontend %s\n"
 			  "\tbind %s\n"
 			  "\tdefault_backend %s\n",
@@ -481,9 +459,9 @@ static int set_cmd(struct hap_batch *b, struct ml_err *err, const char *fmt, ...
 			b->at = xrealloc(b->at, b->cap * sizeof(*b->at));
 		}
 		if (b->n)
-			sb_printf(&b->cmds, ";");
+			sbuf_printf(&b->cmds, ";");
 		b->at[b->n++] = b->cmds.len;
-		sb_printf(&b->cmds, "%s", cmd);
+		sbuf_printf(&b->cmds, "%s", cmd);
 	}
 	free(cmd);
 	return rc;

@@ -8,6 +8,7 @@
  * configuration whenever a reload fails. Process handling is router.c's. */
 #define _DEFAULT_SOURCE
 #include "router_driver.h"
+#include "sbuf.h"
 
 #include "exitcode.h"
 #include "proc.h"
@@ -26,49 +27,27 @@
 #define NGX_CHECK_TIMEOUT_MS 15000L
 #define NGX_RELOAD_TIMEOUT_MS 5000.0
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	size_t n = strlen(s);
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n + 1);
-	b->len += n;
-	free(s);
-}
 
 /* ---------------------------------------------------------------- render */
 
 static void render_upstream(struct sbuf *b, const struct cfg_env *env,
 			    const char *name, const int *w)
 {
-	sb_printf(b, "\n\tupstream %s {\n", name);
+	sbuf_printf(b, "\n\tupstream %s {\n", name);
 	for (size_t i = 0; i < env->n_nodes; i++) {
 		const struct cfg_node *n = &env->nodes[i];
 		char *hp = router_hostport(n->host, n->port);
 		/* weight=0 is a syntax error in nginx: 0 means `down` */
 		if (w[i] > 0)
-			sb_printf(b,
+			sbuf_printf(b,
 				  "\t\tserver %s weight=%d max_fails=1 "
 				  "fail_timeout=2s; # %s\n",
 				  hp, w[i], n->name);
 		else
-			sb_printf(b, "\t\tserver %s down; # %s\n", hp, n->name);
+			sbuf_printf(b, "\t\tserver %s down; # %s\n", hp, n->name);
 		free(hp);
 	}
-	sb_printf(b,
+	sbuf_printf(b,
 		  "\t\tkeepalive 32;\n"
 		  "\t\tkeepalive_timeout 30s;\n"
 		  "\t}\n");
@@ -78,7 +57,7 @@ static void render_server(struct sbuf *b, const struct cfg_addr *a,
 			  const char *upstream, const char *scheme)
 {
 	char *hp = router_hostport(a->host, a->port);
-	sb_printf(b,
+	sbuf_printf(b,
 		  "\n\tserver {\n"
 		  "\t\tlisten %s;\n"
 		  "\t\tlocation / {\n"
@@ -95,12 +74,12 @@ static void render_server(struct sbuf *b, const struct cfg_addr *a,
 		  "\t\t\tproxy_read_timeout 60s;\n",
 		  hp, scheme, upstream);
 	if (!strcmp(scheme, "https"))
-		sb_printf(b,
+		sbuf_printf(b,
 			  "\t\t\tproxy_ssl_server_name on;\n"
 			  "\t\t\tproxy_ssl_verify on;\n"
 			  "\t\t\tproxy_ssl_trusted_certificate "
 			  "/etc/ssl/certs/ca-certificates.crt;\n");
-	sb_printf(b, "\t\t}\n\t}\n");
+	sbuf_printf(b, "\t\t}\n\t}\n");
 	free(hp);
 }
 
@@ -117,8 +96,8 @@ static int ngx_render(const struct cfg_env *env, const char *dir,
 				  "one upstream (%zu of %zu are https)",
 				  n_tls, env->n_nodes);
 	const char *scheme = n_tls ? "https" : "http";
-	struct sbuf b = { 0 };
-	sb_printf(&b,
+	struct sbuf b = SBUF_INIT;
+	sbuf_printf(&b,
 		  "# nginx.conf of environment %s, written by mlctl: do not "
 		  "edit by hand.\n"
 		  "# Every change is rendered, checked with `nginx -t` and "
@@ -151,7 +130,7 @@ static int ngx_render(const struct cfg_env *env, const char *dir,
 	render_server(&b, &env->listen, "live", scheme);
 	if (env->preview.set)
 		render_server(&b, &env->preview, "preview", scheme);
-	sb_printf(&b, "}\n");
+	sbuf_printf(&b, "}\n");
 	*out = b.s;
 	return 0;
 }
