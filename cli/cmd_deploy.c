@@ -62,7 +62,7 @@ int cmd_deploy(int argc, char **argv, struct ml_ctx *ctx)
 	struct rstate st = { 0 };
 	struct plan p = { 0 };
 	struct ml_err err = ML_ERR_INIT;
-	char *manifest = NULL, *reason = NULL;
+	char *manifest = NULL;
 	size_t manifest_len = 0;
 	int rc = cli_load_env("deploy", env_name, &proj, &env);
 	if (rc)
@@ -77,34 +77,10 @@ int cmd_deploy(int argc, char **argv, struct ml_ctx *ctx)
 	}
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))
 		goto out;
-	char what[160];
-	snprintf(what, sizeof(what), "deploy %s %s", rel->model, rel->version);
-	if (lock_acquire(ctx->state_dir, env->name, what, &lk, &err)) {
-		rc = cli_fail(&err);
-		goto out;
-	}
-	if (lk->replaced_stale) {
-		char buf[512];
-		lock_holder_describe(&lk->stale, buf, sizeof(buf));
-		out_warn("replaced a stale lock on %s (%s)", env->name, buf);
-	}
 	bool rejected = false;
-	if (ledger_is_rejected(ledger, env->name, rel->model, rel->version,
-			       &rejected, &reason, &err)) {
-		rc = cli_fail(&err);
+	if ((rc = rollout_prepare(ctx, ledger, env, rel, "deploy", force, &lk,
+				  &rejected)))
 		goto out;
-	}
-	if (rejected && !force) {
-		out_error("%s %s is rejected in %s%s%s; deploy it anyway with --force",
-			  rel->model, rel->version, env->name, reason ? ": " : "",
-			  reason ? reason : "");
-		rc = ML_EXIT_USAGE;
-		goto out;
-	}
-	if (rollout_refuse_when_paused(ledger, env)) {
-		rc = ML_EXIT_LOCKED;
-		goto out;
-	}
 	if (rstate_load(&st, env, ledger, &err)) {
 		rc = cli_fail(&err);
 		goto out;
@@ -126,7 +102,6 @@ int cmd_deploy(int argc, char **argv, struct ml_ctx *ctx)
 				   rejected ? "forced over a rejection" : NULL, force };
 	rc = rollout_run(ctx, ledger, &st, &p, &req);
 out:
-	free(reason);
 	free(manifest);
 	plan_release(&p);
 	if (st.serving)

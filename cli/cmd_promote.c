@@ -205,7 +205,7 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 	struct ml_err err = ML_ERR_INIT;
 	struct engine_gates gates = { 0 };
 	struct gate_limits lim;
-	char *manifest = NULL, *reason = NULL, *note = NULL;
+	char *manifest = NULL, *note = NULL;
 	size_t manifest_len = 0;
 	int rc = cli_load_env("promote", to, &proj, &env);
 	if (rc)
@@ -246,29 +246,10 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 		rc = ML_EXIT_POLICY;
 		goto out;
 	}
-	char what[160];
-	snprintf(what, sizeof(what), "promote %s %s", rel->model, rel->version);
-	if (lock_acquire(ctx->state_dir, env->name, what, &lk, &err)) {
-		rc = cli_fail(&err);
-		goto out;
-	}
-	if (rollout_refuse_when_paused(ledger, env)) {
-		rc = ML_EXIT_LOCKED;
-		goto out;
-	}
 	bool rejected = false;
-	if (ledger_is_rejected(ledger, env->name, rel->model, rel->version,
-			       &rejected, &reason, &err)) {
-		rc = cli_fail(&err);
+	if ((rc = rollout_prepare(ctx, ledger, env, rel, "promote", force, &lk,
+				  &rejected)))
 		goto out;
-	}
-	if (rejected && !force) {
-		out_error("%s %s is rejected in %s%s%s; promote it anyway with --force",
-			  rel->model, rel->version, env->name, reason ? ": " : "",
-			  reason ? reason : "");
-		rc = ML_EXIT_USAGE;
-		goto out;
-	}
 	if (rstate_load(&st, env, ledger, &err)) {
 		rc = cli_fail(&err);
 		goto out;
@@ -321,7 +302,6 @@ out:
 		gate_result_release(&gates.results[i]);
 	free(gates.results);
 	free(note);
-	free(reason);
 	free(manifest);
 	plan_release(&p);
 	if (st.serving)

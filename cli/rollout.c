@@ -13,12 +13,14 @@
  * before resume_at on paper so that a later rollback undoes them too. */
 #define _DEFAULT_SOURCE /* SA_RESETHAND */
 #include "rollout.h"
+#include "common.h"
 #include "analysis.h"
 #include "engine.h"
 #include "engine_ops.h"
 #include "gates/gate.h"
 #include "http.h"
 #include "ledger.h"
+#include "lock.h"
 #include "out.h"
 #include "sha256.h"
 #include "util.h"
@@ -378,6 +380,43 @@ static json_t *gates_json(const struct engine_gates *g)
 	for (size_t i = 0; i < g->n_run; i++)
 		json_array_append_new(a, gate_result_json(&g->results[i]));
 	return a;
+}
+
+int rollout_prepare(const struct ml_ctx *ctx, struct ledger *ledger,
+		    const struct cfg_env *env, const struct cfg_release *rel,
+		    const char *action, bool force, struct lock **lk,
+		    bool *rejected)
+{
+	struct ml_err err = ML_ERR_INIT;
+	char what[160], *reason = NULL;
+	*lk = NULL;
+	*rejected = false;
+	snprintf(what, sizeof(what), "%s %s %s", action, rel->model, rel->version);
+	if (lock_acquire(ctx->state_dir, env->name, what, lk, &err))
+		return cli_fail(&err);
+	if ((*lk)->replaced_stale) {
+		char buf[512];
+		lock_holder_describe(&(*lk)->stale, buf, sizeof(buf));
+		out_warn("replaced a stale lock on %s (%s)", env->name, buf);
+	}
+	int rc = ML_EXIT_OK;
+	if (rollout_refuse_when_paused(ledger, env)) {
+		rc = ML_EXIT_LOCKED;
+	} else if (ledger_is_rejected(ledger, env->name, rel->model, rel->version,
+				      rejected, &reason, &err)) {
+		rc = cli_fail(&err);
+	} else if (*rejected && !force) {
+		out_error("%s %s is rejected in %s%s%s; %s it anyway with --force",
+			  rel->model, rel->version, env->name, reason ? ": " : "",
+			  reason ? reason : "", action);
+		rc = ML_EXIT_USAGE;
+	}
+	free(reason);
+	if (rc) {
+		lock_release(*lk);
+		*lk = NULL;
+	}
+	return rc;
 }
 
 int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,

@@ -78,6 +78,17 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		struct rstate *st, const struct plan *p,
 		const struct rollout_req *req);
 
+struct lock;
+/* Before a deploy or promote of rel into env: take env's lock (a stale
+ * one is replaced with a warning; held: exit 4 naming the holder), refuse
+ * an env with a paused rollout (4) and a release rejected there unless
+ * `force` (2). ML_EXIT_OK with *lk held and *rejected telling whether it
+ * goes ahead over a rejection; otherwise the exit status, *lk NULL. */
+int rollout_prepare(const struct ml_ctx *ctx, struct ledger *ledger,
+		    const struct cfg_env *env, const struct cfg_release *rel,
+		    const char *action, bool force, struct lock **lk,
+		    bool *rejected);
+
 /* True (after saying so on stderr) when env has a paused rollout that
  * must be continued or aborted first. */
 bool rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env);
