@@ -134,7 +134,7 @@ $MLCTL history --env prod
 
 echo
 echo "background traffic: $GOOD_REQ requests, $GOOD_FAILED failed"
-echo "2.1.0 window: $BAD_REQ requests, $BAD_FAILED failed (clients sent to the bad canary saw its errors until the abort)"
+echo "2.1.0 window: $BAD_REQ requests, $BAD_FAILED failed (the share the bad canary got until the analysis aborted it)"
 
 step "mlctl down"
 trap - EXIT INT TERM
