@@ -13,7 +13,6 @@
 #include "strategy.h"
 #include "util.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,12 +68,9 @@ int cmd_deploy(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	/* the manifest and the artifact's digest are checked before anything
 	 * else happens */
-	if ((rc = cli_load_release(pos[0], &rel)))
+	if ((rc = cli_load_manifest("deploy", pos[0], &rel, &manifest,
+				    &manifest_len)))
 		goto out;
-	if (read_file(pos[0], 1 << 20, &manifest, &manifest_len)) {
-		rc = cli_usage_error("deploy", "%s: %s", pos[0], strerror(errno));
-		goto out;
-	}
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))
 		goto out;
 	bool rejected = false;

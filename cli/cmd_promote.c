@@ -18,7 +18,6 @@
 #include "strategy.h"
 #include "util.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -210,12 +209,9 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 	int rc = cli_load_env("promote", to, &proj, &env);
 	if (rc)
 		goto out;
-	if ((rc = cli_load_release(pos[0], &rel)))
+	if ((rc = cli_load_manifest("promote", pos[0], &rel, &manifest,
+				    &manifest_len)))
 		goto out;
-	if (read_file(pos[0], 1 << 20, &manifest, &manifest_len)) {
-		rc = cli_usage_error("promote", "%s: %s", pos[0], strerror(errno));
-		goto out;
-	}
 	/* the gates' settings are checked before anything happens */
 	gate_limits_merge(&env->checks, &rel->checks, rel->serving_mode, &lim);
 	for (size_t i = 0; i < lim.n_held; i++)

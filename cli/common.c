@@ -4,6 +4,7 @@
 #include "out.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,17 @@ int cli_load_release(const char *path, struct cfg_release **rel)
 		return ML_EXIT_USAGE;
 	}
 	ml_diags_release(&d);
+	return ML_EXIT_OK;
+}
+
+int cli_load_manifest(const char *cmd, const char *path,
+		      struct cfg_release **rel, char **bytes, size_t *len)
+{
+	int rc = cli_load_release(path, rel);
+	if (rc)
+		return rc;
+	if (read_file(path, 1 << 20, bytes, len))
+		return cli_usage_error(cmd, "%s: %s", path, strerror(errno));
 	return ML_EXIT_OK;
 }
 

@@ -22,6 +22,10 @@ int cli_load_env(const char *cmd, const char *name, struct project *p,
 		 struct cfg_env **env);
 /* Load and check a release manifest (artifact digest included). */
 int cli_load_release(const char *path, struct cfg_release **rel);
+/* The same, plus the manifest's bytes as the ledger records them
+ * (*bytes: caller frees). */
+int cli_load_manifest(const char *cmd, const char *path,
+		      struct cfg_release **rel, char **bytes, size_t *len);
 /* Open the ledger under the state dir. With !create and no ledger yet,
  * *out is NULL and the status is ML_EXIT_OK (nothing recorded so far). */
 int cli_open_ledger(const struct ml_ctx *ctx, bool create, struct ledger **out);
