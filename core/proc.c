@@ -144,13 +144,23 @@ static char proc_state(pid_t pid)
 	return st;
 }
 
+/* Whether /proc/<pid>/cmdline holds `expect`. A process inside execve
+ * reads as an empty command line for a moment: an empty read is retried
+ * for up to ~50 ms before it counts as "not that program". */
 static bool cmdline_has(pid_t pid, const char *expect)
 {
 	char path[64], *buf = NULL;
-	size_t len;
+	size_t len = 0;
 	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
-	if (read_file(path, 1 << 20, &buf, &len) != 0)
-		return false;
+	for (int attempt = 0;; attempt++) {
+		if (read_file(path, 1 << 20, &buf, &len) != 0)
+			return false;
+		if (len > 0 || attempt == 10)
+			break;
+		free(buf);
+		buf = NULL;
+		sleep_ms(5);
+	}
 	for (size_t i = 0; i < len; i++)
 		if (buf[i] == '\0')
 			buf[i] = ' ';
