@@ -247,6 +247,6 @@ char *rstate_to_json(const struct rstate *s, const struct cfg_env *env,
 struct rollout_state rstate_view(const struct rstate *s)
 {
 	struct rollout_state v = { s->n_nodes, (const char *const *)s->serving,
-				   s->live };
+				   s->live, s->release.model };
 	return v;
 }

@@ -1,5 +1,6 @@
 /* plan.c — building plans: steps, their readable text, and the sizing
  * rules the strategies share (rolling waves, canary weights, pools). */
+#include "exitcode.h"
 #include "strategy.h"
 #include "util.h"
 
@@ -324,6 +325,12 @@ int strategy_plan(const struct strategy_opts *o, const struct rollout_state *st,
 		  struct ml_err *err)
 {
 	memset(out, 0, sizeof(*out));
+	if (st->model && rel->model && strcmp(st->model, rel->model) != 0)
+		return ml_err_set(err, ML_EXIT_USAGE,
+				  "%s serves model '%s'; this release is model "
+				  "'%s' (an environment serves one model: use "
+				  "another environment for '%s')",
+				  o->env->name, st->model, rel->model, rel->model);
 	out->strategy = o->type;
 	out->to_version = xstrdup(rel->version);
 	out->from_version = majority_version(st);

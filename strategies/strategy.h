@@ -69,6 +69,7 @@ struct rollout_state {
 	size_t n_nodes;
 	const char *const *serving;
 	const int *weights;
+	const char *model; /* the model the environment serves, NULL: none */
 };
 
 /* The effective strategy settings for a rollout: the environment's block
@@ -83,7 +84,9 @@ void strategy_opts_for(const struct cfg_env *env, int cli_type,
 		       struct strategy_opts *out);
 
 /* Build the plan; 0, or -1 with err (ML_EXIT_USAGE) when the strategy
- * cannot apply (e.g. bluegreen with one node). */
+ * cannot apply (e.g. bluegreen with one node) or the release is another
+ * model than the one the environment serves (one model per environment:
+ * versions are compared, so a model switch would read as "no change"). */
 int strategy_plan(const struct strategy_opts *o, const struct rollout_state *st,
 		  const struct cfg_release *rel, struct plan *out,
 		  struct ml_err *err);

@@ -165,6 +165,33 @@ Test(strategy, rolling_1_2_4_100_nodes_load_each_node_once)
 	}
 }
 
+Test(strategy, another_model_than_the_one_served_is_refused)
+{
+	struct cfg_env *env = env_with(2, "nginx", "strategy: { type: rolling }\n");
+	struct fixture fx;
+	state_all(&fx, 2, "1.0.0", 1);
+	fx.st.model = "eta";
+	struct strategy_opts o;
+	strategy_opts_for(env, -1, &o);
+	struct cfg_release rel;
+	memset(&rel, 0, sizeof(rel));
+	rel.model = "fare";
+	rel.version = "1.0.0"; /* the same version: must not read as "no change" */
+	struct plan p;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(strategy_plan(&o, &fx.st, &rel, &p, &err), -1);
+	cr_assert_eq(err.code, 2);
+	cr_assert(strstr(err.msg, "serves model 'eta'; this release is model 'fare'"),
+		  "%s", err.msg);
+	rel.model = "eta";
+	rel.version = "2.0.0";
+	cr_assert_eq(strategy_plan(&o, &fx.st, &rel, &p, &err), 0, "%s", err.msg);
+	cr_assert(p.n_steps > 0);
+	plan_release(&p);
+	fixture_free(&fx);
+	cfg_env_free(env);
+}
+
 Test(strategy, rolling_100_nodes_default_is_two_waves_of_50)
 {
 	struct cfg_env *env = env_with(100, "haproxy", "strategy: { type: rolling }\n");
