@@ -325,7 +325,7 @@ void analysis_group_add(struct analysis_group *g, const struct analysis_delta *d
 	if (!d->n_buckets)
 		return;
 	/* the union of both bound sets, sorted, capped */
-	double le[ANALYSIS_MAX_BUCKETS], cum[ANALYSIS_MAX_BUCKETS];
+	double le[ANALYSIS_MAX_BUCKETS] = { 0 }, cum[ANALYSIS_MAX_BUCKETS] = { 0 };
 	size_t n = 0, i = 0, j = 0;
 	while ((i < g->n_buckets || j < d->n_buckets) && n < ANALYSIS_MAX_BUCKETS) {
 		double next;

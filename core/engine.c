@@ -402,6 +402,8 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 	       const struct engine_ops *ops, const struct engine_opts *o,
 	       struct engine_result *res)
 {
+	/* res is the caller's to fill: only its address is copied here */
+	// cppcheck-suppress ctuuninitvar
 	struct run r = { env, p, target, st, ops, o, res };
 	memset(res, 0, sizeof(*res));
 	r.t0 = now_ms();

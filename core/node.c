@@ -618,11 +618,7 @@ static char *jstrdup(json_t *obj, const char *key)
 int node_infer_parse(const char *body, size_t len,
 		     struct node_infer_result *out, struct ml_err *err)
 {
-	long status = out->status;
-	double elapsed = out->elapsed_ms;
 	memset(out, 0, sizeof *out);
-	out->status = status;
-	out->elapsed_ms = elapsed;
 	json_error_t je;
 	json_t *root = json_loadb(body, len, 0, &je);
 	int rc = -1;

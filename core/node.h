@@ -222,7 +222,8 @@ char *node_infer_url(const char *base_url, const char *model,
 char *node_infer_body(const struct node_input *in, size_t n_in,
 		      const char *id);
 /* Parse a V2 infer response; -1 and err (ML_EXIT_OPERATIONAL) when it is
- * not one. out is initialised here; release it either way. */
+ * not one. out is zeroed first (status and elapsed_ms too: the caller
+ * sets them after); release it either way. */
 int node_infer_parse(const char *body, size_t len,
 		     struct node_infer_result *out, struct ml_err *err);
 

@@ -438,7 +438,10 @@ int node_infer(const struct cfg_env *env, const struct cfg_node *node,
 		ml_err_set(err, r.err.code, "%s", r.err.msg);
 	} else {
 		struct ml_err perr = ML_ERR_INIT;
-		if (node_infer_parse(resp.body, resp.body_len, out, &perr) < 0) {
+		int parsed = node_infer_parse(resp.body, resp.body_len, out, &perr);
+		out->status = resp.status; /* the parse starts from zero */
+		out->elapsed_ms = resp.elapsed_ms;
+		if (parsed < 0) {
 			node_fail(&r, ML_EXIT_OPERATIONAL, what, "%s", perr.msg);
 			ml_err_set(err, r.err.code, "%s", r.err.msg);
 		} else {

@@ -34,6 +34,7 @@ need_file /usr/include/http_parser.h libhttp-parser-dev
 need_tool nginx nginx-light
 need_tool haproxy haproxy
 need_tool wrk wrk
+need_tool cppcheck cppcheck
 need_tool promtool prometheus
 need_tool xmllint libxml2-utils
 need_tool mandoc mandoc

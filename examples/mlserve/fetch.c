@@ -76,6 +76,7 @@ static void curl_open_once(void)
 					      "curl_easy_setopt", "curl_easy_perform",
 					      "curl_easy_getinfo", "curl_easy_cleanup",
 					      "curl_easy_strerror" };
+	// cppcheck-suppress uninitvar ; addresses of cu's members, not reads
 	void (**slots[])(void) = {
 		(void (**)(void))&cu.global_init,  (void (**)(void))&cu.easy_init,
 		(void (**)(void))&cu.easy_setopt,  (void (**)(void))&cu.easy_perform,
