@@ -368,6 +368,18 @@ static size_t count_leaves(const struct mjson_doc *d, size_t arr)
 	return n;
 }
 
+/* Whether a data array holds no arrays (the form a 1-D shape allows). */
+static bool data_is_flat(const struct mjson_doc *d, size_t arr)
+{
+	size_t k = arr + 1;
+	for (uint32_t i = 0; i < d->toks[arr].count; i++) {
+		if (d->toks[k].type == MJSON_ARRAY)
+			return false;
+		k = d->toks[k].next;
+	}
+	return true;
+}
+
 /* The bounds test alone: cfg_field_check_number formats its message even
  * for a good value, so it is only asked for the wording of a violation. */
 static bool bounds_ok(const struct cfg_field *f, double x)
@@ -607,11 +619,13 @@ int contract_decode(const struct contract *c, bool enforce, const char *output,
 				q = x->next;
 			}
 			char shs[64];
-			if (st->count == 0 || st->count > 2 || (st->count == 2 && dims[1] != 1)) {
+			/* the metadata declares every input [-1]: a batch of N
+			 * values is [N], never [N,1] or any other rank */
+			if (st->count != 1) {
 				fmt_shape(d, (size_t)sh, shs, sizeof shs);
 				snprintf(msg, msgsz,
-					 "input '%s': shape %s is not supported (expected [N] or "
-					 "[N,1] for a batch of N rows)",
+					 "input '%s': shape %s does not match the model's "
+					 "[-1] (a batch of N values has shape [N])",
 					 f->name, shs);
 				return -1;
 			}
@@ -621,6 +635,13 @@ int contract_decode(const struct contract *c, bool enforce, const char *output,
 					 "input '%s': shape %s does not match the %zu value%s in "
 					 "'data'",
 					 f->name, shs, leaves, leaves == 1 ? "" : "s");
+				return -1;
+			}
+			if (!data_is_flat(d, (size_t)data)) {
+				fmt_shape(d, (size_t)sh, shs, sizeof shs);
+				snprintf(msg, msgsz,
+					 "input '%s': 'data' is nested deeper than its shape %s",
+					 f->name, shs);
 				return -1;
 			}
 			if (have_rows && dims[0] != in->rows) {

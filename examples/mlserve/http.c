@@ -282,7 +282,9 @@ enum mhttp_event mhttp_feed(struct mhttp_conn *c, const char *data, size_t len, 
 				 c->lim.max_header);
 			fail(c, 431, m);
 		} else if (e == HPE_INVALID_METHOD) {
-			fail(c, 405, "unknown method");
+			/* not a request line this server can read ("GARBAGE",
+			 * an unknown method): a client error, not a 405 */
+			fail(c, 400, "malformed request line: unknown method");
 		} else {
 			char m[160];
 			snprintf(m, sizeof m, "malformed request: %s",

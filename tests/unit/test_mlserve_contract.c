@@ -116,15 +116,32 @@ Test(mlserve_contract, accepts_a_valid_single_row)
 	cr_assert(in.id_tok >= 0);
 }
 
-Test(mlserve_contract, accepts_a_batch_in_any_input_order_and_nested_data)
+Test(mlserve_contract, accepts_a_batch_in_any_input_order)
 {
-	const char *b = "{\"inputs\":[{\"name\":\"d\",\"shape\":[3,1],\"datatype\":\"FP32\",\"data\":[[1],[2],[3]]},"
+	const char *b = "{\"inputs\":[{\"name\":\"d\",\"shape\":[3],\"datatype\":\"FP32\",\"data\":[1,2,3]},"
 			"{\"name\":\"v\",\"shape\":[3],\"datatype\":\"INT64\",\"data\":[10,20,30]}],"
 			"\"outputs\":[{\"name\":\"eta\"}],\"parameters\":{\"x\":1}}";
 	cr_assert_eq(decode(b, true), 0, "%s", msg);
 	cr_assert_eq(in.rows, 3);
 	cr_assert_float_eq(in.vals[0 * 3 + 2], 30, 1e-12); /* v, row 2 */
 	cr_assert_float_eq(in.vals[1 * 3 + 1], 2, 1e-12);  /* d, row 1 */
+}
+
+Test(mlserve_contract, a_shape_other_than_the_declared_rank_is_a_400)
+{
+	/* the metadata says [-1]: [1,1] is another tensor, nested or flat */
+	expect_400("{\"inputs\":[{\"name\":\"v\",\"shape\":[1,1],\"datatype\":\"FP64\",\"data\":[[1]]},"
+		   "{\"name\":\"d\",\"shape\":[1],\"datatype\":\"FP64\",\"data\":[1]}]}",
+		   "input 'v': shape [1,1] does not match the model's [-1]");
+	expect_400("{\"inputs\":[{\"name\":\"v\",\"shape\":[1,1],\"datatype\":\"FP64\",\"data\":[1]},"
+		   "{\"name\":\"d\",\"shape\":[1],\"datatype\":\"FP64\",\"data\":[1]}]}",
+		   "input 'v': shape [1,1] does not match the model's [-1]");
+	expect_400("{\"inputs\":[{\"name\":\"v\",\"shape\":[],\"datatype\":\"FP64\",\"data\":[1]},"
+		   "{\"name\":\"d\",\"shape\":[1],\"datatype\":\"FP64\",\"data\":[1]}]}",
+		   "input 'v': shape [] does not match the model's [-1]");
+	expect_400("{\"inputs\":[{\"name\":\"v\",\"shape\":[2],\"datatype\":\"FP64\",\"data\":[[1],[2]]},"
+		   "{\"name\":\"d\",\"shape\":[2],\"datatype\":\"FP64\",\"data\":[1,2]}]}",
+		   "input 'v': 'data' is nested deeper than its shape [2]");
 }
 
 Test(mlserve_contract, out_of_range_names_input_and_rule)
@@ -187,7 +204,7 @@ Test(mlserve_contract, wrong_shapes_are_named)
 		   "{\"name\":\"d\",\"shape\":[1],\"datatype\":\"FP64\",\"data\":[1]}]}",
 		   "input 'v': shape [2] does not match the 1 value in 'data'");
 	expect_400("{\"inputs\":[{\"name\":\"v\",\"shape\":[2,2],\"datatype\":\"FP64\",\"data\":[1,2,3,4]}]}",
-		   "input 'v': shape [2,2] is not supported");
+		   "input 'v': shape [2,2] does not match the model's [-1]");
 	expect_400("{\"inputs\":[{\"name\":\"v\",\"shape\":[-1],\"datatype\":\"FP64\",\"data\":[1]}]}",
 		   "non-negative integers");
 	expect_400("{\"inputs\":[{\"name\":\"v\",\"shape\":[2],\"datatype\":\"FP64\",\"data\":[1,2]},"
