@@ -71,10 +71,20 @@ int strategy_bluegreen_plan(const struct strategy_opts *o,
 		       idle_names);
 	s = plan_add(p, STEP_WAIT_READY, idle, n_idle);
 	plan_step_text(s, "wait until %s is ready on %s", version, idle_names);
-	s = plan_add(p, STEP_PREVIEW, idle, n_idle);
-	plan_step_text(s, "preview listener -> %s pool (%s)", idle_name, idle_names);
-	s = plan_add(p, STEP_SMOKE, idle, n_idle);
-	plan_step_text(s, "smoke-check %s through the preview listener", version);
+	if (env->preview.set) {
+		s = plan_add(p, STEP_PREVIEW, idle, n_idle);
+		plan_step_text(s, "preview listener -> %s pool (%s)", idle_name,
+			       idle_names);
+		s = plan_add(p, STEP_SMOKE, idle, n_idle);
+		plan_step_text(s, "smoke-check %s through the preview listener",
+			       version);
+	} else {
+		/* no preview listener: the idle pool's nodes are asked directly */
+		s = plan_add(p, STEP_SMOKE, idle, n_idle);
+		plan_step_text(s, "smoke-check %s on the %s pool's nodes (no "
+				  "preview listener)",
+			       version, idle_name);
+	}
 	s = plan_add(p, STEP_SWITCH, idle, n_idle);
 	s->weights = switch_weights(env->n_nodes, idle, n_idle);
 	plan_step_text(s, "switch live traffic from %s (%s) to %s (%s)", live_name,
