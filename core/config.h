@@ -259,6 +259,9 @@ struct cfg_release {
 	char sha256[65];
 	struct cfg_expectations expectations;
 	struct cfg_checks checks;
+	/* canary analysis: may only tighten the environment's
+	 * strategy.analysis (analysis.h); .set false when absent */
+	struct cfg_analysis analysis;
 	struct cfg_pos artifact_pos, uri_pos, sha_pos;
 };
 

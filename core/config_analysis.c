@@ -1,6 +1,7 @@
-/* config_analysis.c — the canary `analysis:` block, one decoder for every
- * document that has one (an environment's `strategy.analysis`); what the
- * limits mean is core/analysis.h's. */
+/* config_analysis.c — the canary `analysis:` block, one decoder for both
+ * places it appears: an environment's `strategy.analysis` and a release's
+ * top-level `analysis` (which may only tighten the environment's; see
+ * core/analysis.h). */
 #include "config_internal.h"
 
 #include <string.h>
