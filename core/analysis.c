@@ -545,6 +545,7 @@ struct analysis {
 	const struct cfg_release *rel;
 	char *model, *version;
 	struct analysis_limits limits;
+	struct analysis_held held; /* the release's looser values */
 	struct analysis_tracker tracker;
 	struct http_client *http;
 	struct analysis_snapshot **prev; /* per env node; NULL: no baseline */
@@ -558,15 +559,19 @@ struct analysis {
 };
 
 struct analysis *analysis_new(const struct cfg_env *env,
-			      const struct cfg_release *rel, const char *model,
-			      const char *version)
+			      const struct cfg_release *rel,
+			      const struct cfg_analysis *rel_analysis,
+			      const char *model, const char *version)
 {
 	struct analysis *a = xcalloc(1, sizeof(*a));
 	a->env = env;
 	a->rel = rel;
 	a->model = xstrdup(model);
 	a->version = xstrdup(version);
-	analysis_limits_from_env(&env->strategy.analysis, &a->limits);
+	if (!rel_analysis && rel)
+		rel_analysis = &rel->analysis;
+	analysis_limits_merge(&env->strategy.analysis, rel_analysis, &a->limits,
+			      &a->held);
 	a->prev = xcalloc(env->n_nodes + 1, sizeof(*a->prev));
 	a->log = json_array();
 	return a;
@@ -596,6 +601,11 @@ void analysis_set_stop(struct analysis *a, volatile sig_atomic_t *stop)
 const struct analysis_limits *analysis_limits_of(const struct analysis *a)
 {
 	return &a->limits;
+}
+
+const struct analysis_held *analysis_held_of(const struct analysis *a)
+{
+	return &a->held;
 }
 
 char *analysis_log_json(const struct analysis *a)

@@ -139,6 +139,7 @@ const char *cfg_router_driver_name(enum cfg_router_driver d);
 const char *cfg_node_driver_name(enum cfg_node_driver d);
 const char *cfg_strategy_name(enum cfg_strategy_type t);
 const char *cfg_gate_name(enum cfg_gate g);
+const char *cfg_no_data_name(enum cfg_no_data n); /* fail pause pass */
 /* Parse a strategy or gate name; -1 when unknown. */
 int cfg_strategy_parse(const char *s);
 int cfg_gate_parse(const char *s);
