@@ -1,7 +1,8 @@
 /* config_analysis.c — the canary `analysis:` block, one decoder for both
  * places it appears: an environment's `strategy.analysis` and a release's
  * top-level `analysis` (which may only tighten the environment's; see
- * core/analysis.h). */
+ * core/analysis.h). Also the block alone from a release manifest's text,
+ * for `continue`, which judges with the manifest recorded in the ledger. */
 #include "config_internal.h"
 
 #include <string.h>
@@ -61,4 +62,35 @@ void cfg_analysis_decode(struct dec *dc, const struct ydoc_node *n,
 			dec_rate(dc, t, "rate", true, &a->traffic_rate);
 		dec_pop(dc, s);
 	}
+}
+
+int cfg_release_analysis_from_buffer(const char *name, const char *buf,
+				     size_t len, struct cfg_analysis *out,
+				     struct ml_diags *d)
+{
+	cfg_analysis_init(out);
+	struct ydoc *doc = NULL;
+	if (ydoc_load_buffer(name, buf, len, &doc, d))
+		return -1;
+	struct dec dc;
+	dec_init(&dc, name, d);
+	const struct ydoc_node *root = ydoc_root(doc);
+	if (root->kind != YDOC_MAP) {
+		dec_error(&dc, root, "expected a mapping at the top of the file, "
+				     "found %s",
+			  ydoc_describe(root));
+	} else {
+		const struct ydoc_node *a = dec_field(&dc, root, "analysis", false);
+		if (a) {
+			size_t s = dec_push_key(&dc, "analysis");
+			cfg_analysis_decode(&dc, a, out);
+			dec_pop(&dc, s);
+		}
+	}
+	ydoc_free(doc);
+	if (dc.errors) {
+		cfg_analysis_init(out);
+		return -1;
+	}
+	return 0;
 }

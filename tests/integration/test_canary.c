@@ -323,6 +323,40 @@ Test(canary, a_release_analysis_block_tightens_the_environments)
 	assert_env("ca", "2.0.0", 1);
 }
 
+/* continue judges the rest of a paused canary by the release's analysis
+ * block as deployed (recorded in the ledger with the pause), not by the
+ * manifest file edited since. */
+Test(canary, continue_keeps_the_release_analysis_recorded_with_the_pause)
+{
+	struct env_ports ports = { 0 };
+	write_env("cc", 4, "haproxy", &ports,
+		  "[ { weight: 25, pause: manual }, { weight: 50, pause: 3s } ]",
+		  "{ interval: 500ms, min_requests: 10, max_error_rate: 50%, "
+		  "max_error_rate_delta: 50%, max_p99_ratio: 1000, "
+		  "traffic: { rate: 200 } }");
+	start_on("cc", REL("2.0.0"));
+	write_release_copy("2.1.0", "release-2.1.0-tight.yaml",
+			   "analysis: { max_p99: 20ms }\n");
+	char *err = NULL;
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy examples/eta/"
+					      "release-2.1.0-tight.yaml --env cc"),
+		     6, "%s", err);
+	free(err);
+	/* the same release (version, artifact), its limit loosened on disk */
+	write_release_copy("2.1.0", "release-2.1.0-tight.yaml",
+			   "analysis: { max_p99: 5s }\n");
+	int rc;
+	json_t *res = run_json(&rc, &err, 90, "continue --env cc");
+	cr_assert_eq(rc, 1, "judged by max_p99 20ms as deployed: %s", err);
+	const char *reason = json_string_value(json_object_get(res, "reason"));
+	cr_assert(reason && strncmp(reason, "canary aborted at 50%: p99 ", 27) == 0,
+		  "%s", reason);
+	cr_assert(strstr(reason, "(limit 20 ms)"), "%s", reason);
+	json_decref(res);
+	free(err);
+	assert_env("cc", "2.0.0", 1);
+}
+
 Test(canary, no_traffic_and_no_data_fail_aborts)
 {
 	struct env_ports ports = { 0 };

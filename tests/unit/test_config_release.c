@@ -260,6 +260,38 @@ Test(cfg_release, rejects_analysis_values_the_environment_would_reject)
 		"expected a mapping, found a list");
 }
 
+Test(cfg_release, analysis_block_alone_from_a_recorded_manifest)
+{
+	static const char text[] =
+		HEAD "artifact: { uri: gone.yaml, sha256: x }\n"
+		"analysis: { max_p99: 20ms, failure_limit: 1 }\n";
+	struct ml_diags d = ML_DIAGS_INIT;
+	struct cfg_analysis a;
+	/* the rest of the manifest is not checked (the artifact may be gone) */
+	cr_assert_eq(cfg_release_analysis_from_buffer("rec.yaml", text,
+						      strlen(text), &a, &d),
+		     0, "%s", cfgt_dump(&d));
+	cr_assert(a.set);
+	cr_assert_eq(a.max_p99_ms, 20);
+	cr_assert_eq(a.failure_limit, 1);
+	cr_assert_eq(a.min_requests, -1);
+	static const char none[] = HEAD ART;
+	cr_assert_eq(cfg_release_analysis_from_buffer("rec.yaml", none,
+						      strlen(none), &a, &d),
+		     0);
+	cr_assert_not(a.set);
+	cr_assert_eq(a.max_p99_ms, -1);
+	static const char bad[] = HEAD "analysis: { max_p99: fast }\n";
+	cr_assert_eq(cfg_release_analysis_from_buffer("rec.yaml", bad,
+						      strlen(bad), &a, &d),
+		     -1);
+	cfgt_expect_only(&d, "rec.yaml", 5, 22, "analysis.max_p99",
+			 "expected a duration like 250ms, 10s, 2m or 1h, found "
+			 "'fast'");
+	cr_assert_not(a.set);
+	ml_diags_release(&d);
+}
+
 /* ---- the artifact ------------------------------------------------------- */
 
 Test(cfg_release, rejects_digest_that_is_not_64_hex)
