@@ -4,7 +4,8 @@
  * `--full` skips the remaining canary steps and rolls the release onto
  * every node at once; the reason and who gave it go to the ledger. The
  * plan is rebuilt from the state recorded before the rollout began, so it
- * is the plan that paused (rollout.h). */
+ * is the plan that paused (rollout.h), and the canary is judged by the
+ * release's analysis block as recorded with the pause. */
 #include "cli.h"
 #include "common.h"
 #include "ledger.h"
@@ -56,6 +57,30 @@ static size_t drop_canary_steps(struct plan *p, size_t from)
 	return dropped;
 }
 
+/* The analysis block of the manifest recorded with the pause. It was
+ * valid when deployed; a record that no longer reads is the ledger's
+ * fault, and going on without the release's limits would loosen them. */
+static int recorded_analysis(const struct rollout_paused *pz,
+			     struct cfg_analysis *out, bool *has)
+{
+	struct ml_diags d = ML_DIAGS_INIT;
+	const char *name = pz->target.manifest_path ? pz->target.manifest_path
+						    : "manifest";
+	*has = false;
+	if (cfg_release_analysis_from_buffer(name, pz->manifest,
+					     pz->manifest_len, out, &d)) {
+		cli_print_diags(&d);
+		ml_diags_release(&d);
+		out_error("the manifest of %s %s recorded with the pause cannot be "
+			  "read for its analysis block",
+			  pz->target.model, pz->target.version);
+		return ML_EXIT_OPERATIONAL;
+	}
+	ml_diags_release(&d);
+	*has = true;
+	return ML_EXIT_OK;
+}
+
 int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
 {
 	const char *env_name = NULL, *reason = NULL, *timeout = NULL, *pos[1];
@@ -90,6 +115,8 @@ int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
 	struct plan p = { 0 };
 	struct ml_err err = ML_ERR_INIT;
 	char *full_reason = NULL;
+	struct cfg_analysis recorded;
+	bool has_recorded = false;
 	int rc = cli_load_env("continue", env_name, &proj, &env);
 	if (rc)
 		goto out;
@@ -125,6 +152,12 @@ int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
 			 "analysis runs without traffic of its own",
 			 pz->target.model, pz->target.version,
 			 pz->target.manifest_path ? pz->target.manifest_path : "?");
+	/* the limits: the release's analysis block as recorded with the
+	 * pause, whatever the file says now, so the rollout is judged to
+	 * the end as it began */
+	if (pz->manifest &&
+	    (rc = recorded_analysis(pz, &recorded, &has_recorded)))
+		goto out;
 	if (rollout_resume_plan(env, pz, &p, &err)) {
 		rc = cli_fail(&err);
 		goto out;
@@ -141,6 +174,7 @@ int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
 	struct rollout_req req = { LEDGER_ACTION_CONTINUE, env, rel, &pz->target,
 				   pz->manifest, pz->manifest_len, pz->cli_strategy,
 				   timeout_ms, reason, false };
+	req.rel_analysis = has_recorded ? &recorded : NULL;
 	req.resume = pz;
 	req.full_reason = full_reason;
 	rc = rollout_run(ctx, ledger, &st, &p, &req);

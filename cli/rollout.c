@@ -440,6 +440,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				    NULL };
 	real.stop = &stop_flag;
 	real.gates = req->gates;
+	real.rel_analysis = req->rel_analysis;
 	/* one HTTP client for the whole rollout: each node's connection is
 	 * reused from load to ready to unload */
 	struct ml_err herr = ML_ERR_INIT;

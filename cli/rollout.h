@@ -35,6 +35,10 @@ struct rollout_req {
 				      canary steps were skipped */
 	struct engine_gates *gates; /* promote: the gates its GATES step runs
 				       (results reported and recorded), or NULL */
+	const struct cfg_analysis *rel_analysis; /* the release's analysis
+				       block to judge the canary by instead
+				       of rel's (continue: the recorded
+				       manifest's), or NULL */
 };
 
 /* A rollout paused in an environment, as its pause record says. */

@@ -1,8 +1,8 @@
-/* analysis.c — canary analysis (see analysis.h): limits, snapshots of a
- * node's /metrics, reset-aware deltas, canary and stable groups,
- * quantiles, verdicts, and the runner that scrapes every node each
- * interval and, when asked, sends the release's smoke input through the
- * router from a thread of its own (core/load). */
+/* analysis.c — canary analysis (see analysis.h): snapshots of a node's
+ * /metrics, reset-aware deltas, canary and stable groups, quantiles,
+ * verdicts, and the runner that scrapes every node each interval and,
+ * when asked, sends the release's smoke input through the router from a
+ * thread of its own (core/load). The limits are analysis_limits.c's. */
 #define _DEFAULT_SOURCE
 #include "analysis.h"
 #include "exitcode.h"
@@ -19,89 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* ==================================================================== *
- * limits
- * ==================================================================== */
-
-void analysis_limits_default(struct analysis_limits *l)
-{
-	l->interval_ms = 10000;
-	l->max_error_rate = 0.01;
-	l->max_error_rate_delta = 0.01;
-	l->max_p99_ms = -1;
-	l->max_p99_ratio = 2;
-	l->min_requests = 20;
-	l->no_data = CFG_NODATA_FAIL;
-	l->max_no_data = 3;
-	l->failure_limit = 1;
-	l->traffic_rate = 0;
-}
-
-void analysis_limits_from_env(const struct cfg_analysis *a,
-			      struct analysis_limits *l)
-{
-	analysis_limits_default(l);
-	if (!a || !a->set)
-		return;
-	if (a->interval_ms > 0)
-		l->interval_ms = a->interval_ms;
-	if (a->max_error_rate >= 0)
-		l->max_error_rate = a->max_error_rate;
-	if (a->max_error_rate_delta >= 0)
-		l->max_error_rate_delta = a->max_error_rate_delta;
-	if (a->max_p99_ms >= 0)
-		l->max_p99_ms = (double)a->max_p99_ms;
-	if (a->max_p99_ratio >= 0)
-		l->max_p99_ratio = a->max_p99_ratio;
-	if (a->min_requests >= 0)
-		l->min_requests = a->min_requests;
-	if (a->has_no_data)
-		l->no_data = a->no_data;
-	if (a->max_no_data > 0)
-		l->max_no_data = a->max_no_data;
-	if (a->failure_limit > 0)
-		l->failure_limit = a->failure_limit;
-	if (a->traffic_rate > 0)
-		l->traffic_rate = a->traffic_rate;
-}
-
-static double tighter_max(double have, double rel)
-{
-	if (rel < 0)
-		return have;
-	return have < 0 || rel < have ? rel : have;
-}
-
-/* pass < pause < fail */
-static int no_data_rank(enum cfg_no_data n)
-{
-	return n == CFG_NODATA_PASS ? 0 : n == CFG_NODATA_PAUSE ? 1 : 2;
-}
-
-void analysis_limits_tighten(struct analysis_limits *l,
-			     const struct cfg_analysis *r)
-{
-	if (!r || !r->set)
-		return;
-	l->max_error_rate = tighter_max(l->max_error_rate, r->max_error_rate);
-	l->max_error_rate_delta =
-		tighter_max(l->max_error_rate_delta, r->max_error_rate_delta);
-	l->max_p99_ms = tighter_max(l->max_p99_ms, r->max_p99_ms >= 0
-							   ? (double)r->max_p99_ms
-							   : -1);
-	l->max_p99_ratio = tighter_max(l->max_p99_ratio, r->max_p99_ratio);
-	if (r->min_requests > l->min_requests)
-		l->min_requests = r->min_requests;
-	if (r->max_no_data > 0 && r->max_no_data < l->max_no_data)
-		l->max_no_data = r->max_no_data;
-	if (r->failure_limit > 0 && r->failure_limit < l->failure_limit)
-		l->failure_limit = r->failure_limit;
-	if (r->has_no_data && no_data_rank(r->no_data) > no_data_rank(l->no_data))
-		l->no_data = r->no_data;
-	if (r->traffic_rate > l->traffic_rate)
-		l->traffic_rate = r->traffic_rate;
-}
 
 /* ==================================================================== *
  * snapshots
@@ -628,6 +545,7 @@ struct analysis {
 	const struct cfg_release *rel;
 	char *model, *version;
 	struct analysis_limits limits;
+	struct analysis_held held; /* the release's looser values */
 	struct analysis_tracker tracker;
 	struct http_client *http;
 	struct analysis_snapshot **prev; /* per env node; NULL: no baseline */
@@ -641,15 +559,19 @@ struct analysis {
 };
 
 struct analysis *analysis_new(const struct cfg_env *env,
-			      const struct cfg_release *rel, const char *model,
-			      const char *version)
+			      const struct cfg_release *rel,
+			      const struct cfg_analysis *rel_analysis,
+			      const char *model, const char *version)
 {
 	struct analysis *a = xcalloc(1, sizeof(*a));
 	a->env = env;
 	a->rel = rel;
 	a->model = xstrdup(model);
 	a->version = xstrdup(version);
-	analysis_limits_from_env(&env->strategy.analysis, &a->limits);
+	if (!rel_analysis && rel)
+		rel_analysis = &rel->analysis;
+	analysis_limits_merge(&env->strategy.analysis, rel_analysis, &a->limits,
+			      &a->held);
 	a->prev = xcalloc(env->n_nodes + 1, sizeof(*a->prev));
 	a->log = json_array();
 	return a;
@@ -679,6 +601,11 @@ void analysis_set_stop(struct analysis *a, volatile sig_atomic_t *stop)
 const struct analysis_limits *analysis_limits_of(const struct analysis *a)
 {
 	return &a->limits;
+}
+
+const struct analysis_held *analysis_held_of(const struct analysis *a)
+{
+	return &a->held;
 }
 
 char *analysis_log_json(const struct analysis *a)

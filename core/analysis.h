@@ -92,14 +92,32 @@ void analysis_limits_default(struct analysis_limits *l);
 void analysis_limits_from_env(const struct cfg_analysis *env,
 			      struct analysis_limits *out);
 
-/* Apply a release's analysis block on top: it may only tighten. Lower
- * max_* limits and failure_limit/max_no_data win, a higher min_requests
- * and traffic rate win, no_data moves only towards fail (pass < pause <
- * fail); interval stays the environment's. Release manifests carry no
- * analysis block today; this is where one would plug in. `rel` may be
- * NULL or unset (no change). */
+/* Apply a release's analysis block (its top-level `analysis:`) on top: it
+ * may only tighten. Lower max_* limits and failure_limit/max_no_data win,
+ * a higher min_requests and traffic rate win, no_data moves only towards
+ * fail (pass < pause < fail); interval stays the environment's. `rel` may
+ * be NULL or unset (no change). */
 void analysis_limits_tighten(struct analysis_limits *l,
 			     const struct cfg_analysis *rel);
+
+/* Where a release asked for a looser analysis than the environment's and
+ * was held to it, one readable line each, worded like the gates' floors:
+ * "analysis.max_p99: the release's 500ms is looser than the environment's
+ * 250ms; 250ms applies" (" (the default)" after a value the environment
+ * does not set). One line at most per key. */
+#define ANALYSIS_MAX_HELD 10
+struct analysis_held {
+	char line[ANALYSIS_MAX_HELD][256];
+	size_t n;
+};
+
+/* The limits of a rollout: analysis_limits_from_env(env), then
+ * analysis_limits_tighten(rel); `held` (may be NULL) gets a line for each
+ * value of `rel` that did not apply. Pure. */
+void analysis_limits_merge(const struct cfg_analysis *env,
+			   const struct cfg_analysis *rel,
+			   struct analysis_limits *out,
+			   struct analysis_held *held);
 
 /* ---- one node's scrape -------------------------------------------------- */
 
@@ -226,11 +244,15 @@ struct analysis;
 typedef void (*analysis_line_fn)(const char *line, void *payload);
 
 /* A runner for a rollout of model@version in env. `rel` (may be NULL)
- * gives the smoke inputs for `traffic`; limits from the environment,
- * tightened by nothing yet (see analysis_limits_tighten). */
+ * gives the smoke inputs for `traffic`. The limits are the environment's
+ * strategy.analysis tightened by the release's analysis block
+ * (analysis_limits_merge): `rel_analysis` when not NULL (`continue`: the
+ * block of the manifest recorded with the pause), else rel's. The lines of
+ * the values it was held on: analysis_held_of. */
 struct analysis *analysis_new(const struct cfg_env *env,
-			      const struct cfg_release *rel, const char *model,
-			      const char *version);
+			      const struct cfg_release *rel,
+			      const struct cfg_analysis *rel_analysis,
+			      const char *model, const char *version);
 /* Earlier intervals of this rollout (a JSON array text from a paused
  * record's state): kept in the log, and their failures count. */
 void analysis_set_prior(struct analysis *a, const char *json_array);
@@ -262,6 +284,8 @@ double analysis_failed_at(const struct analysis *a);
 bool analysis_abort_is_verdict(const struct analysis *a);
 /* The effective limits. */
 const struct analysis_limits *analysis_limits_of(const struct analysis *a);
+/* Where the release's analysis block asked for looser limits (borrowed). */
+const struct analysis_held *analysis_held_of(const struct analysis *a);
 /* Scrapes made, and their total wall time (ms), for figures. */
 void analysis_scrape_stats(const struct analysis *a, size_t *scrapes,
 			   double *ms);

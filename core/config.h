@@ -139,6 +139,7 @@ const char *cfg_router_driver_name(enum cfg_router_driver d);
 const char *cfg_node_driver_name(enum cfg_node_driver d);
 const char *cfg_strategy_name(enum cfg_strategy_type t);
 const char *cfg_gate_name(enum cfg_gate g);
+const char *cfg_no_data_name(enum cfg_no_data n); /* fail pause pass */
 /* Parse a strategy or gate name; -1 when unknown. */
 int cfg_strategy_parse(const char *s);
 int cfg_gate_parse(const char *s);
@@ -259,6 +260,9 @@ struct cfg_release {
 	char sha256[65];
 	struct cfg_expectations expectations;
 	struct cfg_checks checks;
+	/* canary analysis: may only tighten the environment's
+	 * strategy.analysis (analysis.h); .set false when absent */
+	struct cfg_analysis analysis;
 	struct cfg_pos artifact_pos, uri_pos, sha_pos;
 };
 
@@ -273,6 +277,14 @@ char *cfg_expectations_to_json(const struct cfg_expectations *e);
  * result is released with cfg_expectations_free_fields. */
 int cfg_expectations_from_json(const char *json, struct cfg_expectations *out);
 void cfg_expectations_free_fields(struct cfg_expectations *e);
+/* The `analysis:` block alone of a Release manifest's text (`name` labels
+ * diagnostics), decoded and checked as cfg_release_load does; the rest of
+ * the document is not checked. `continue` reads it from the manifest
+ * recorded with the pause. 0 (out->set false when there is none), or -1
+ * with diagnostics and *out unset. */
+int cfg_release_analysis_from_buffer(const char *name, const char *buf,
+				     size_t len, struct cfg_analysis *out,
+				     struct ml_diags *d);
 
 /* ---- model (the artifact mlserve loads) --------------------------------- */
 enum cfg_term_kind { CFG_TERM_CONST, CFG_TERM_INPUT, CFG_TERM_RATIO, CFG_TERM_PRODUCT };

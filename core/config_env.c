@@ -117,55 +117,6 @@ static void router_decode(struct dec *dc, const struct ydoc_node *root,
 	dec_pop(dc, saved);
 }
 
-static void analysis_decode(struct dec *dc, const struct ydoc_node *n,
-			    struct cfg_analysis *a)
-{
-	static const char *const keys[] = {
-		"interval", "max_error_rate", "max_error_rate_delta", "max_p99",
-		"max_p99_ratio", "min_requests", "no_data", "max_no_data",
-		"failure_limit", "traffic", NULL
-	};
-	static const char *const traffic_keys[] = { "rate", NULL };
-	a->set = true;
-	a->pos = dec_pos(n);
-	if (!dec_map(dc, n, keys))
-		return;
-	dec_duration(dc, n, "interval", false, &a->interval_ms);
-	dec_percent(dc, n, "max_error_rate", false, &a->max_error_rate);
-	dec_percent(dc, n, "max_error_rate_delta", false, &a->max_error_rate_delta);
-	dec_duration(dc, n, "max_p99", false, &a->max_p99_ms);
-	double r;
-	if (dec_number(dc, n, "max_p99_ratio", false, &r)) {
-		if (r < 1) {
-			size_t s = dec_push_key(dc, "max_p99_ratio");
-			dec_error(dc, ydoc_get(n, "max_p99_ratio"),
-				  "expected a ratio >= 1, found %g", r);
-			dec_pop(dc, s);
-		} else {
-			a->max_p99_ratio = r;
-		}
-	}
-	long long v;
-	if (dec_int(dc, n, "min_requests", false, 0, 1000000000, &v))
-		a->min_requests = (int)v;
-	int nd;
-	if (dec_enum(dc, n, "no_data", false, cfg_no_data_names, &nd)) {
-		a->has_no_data = true;
-		a->no_data = (enum cfg_no_data)nd;
-	}
-	if (dec_int(dc, n, "max_no_data", false, 1, 1000000, &v))
-		a->max_no_data = (int)v;
-	if (dec_int(dc, n, "failure_limit", false, 1, 1000000, &v))
-		a->failure_limit = (int)v;
-	const struct ydoc_node *t = dec_field(dc, n, "traffic", false);
-	if (t) {
-		size_t s = dec_push_key(dc, "traffic");
-		if (dec_map(dc, t, traffic_keys))
-			dec_rate(dc, t, "rate", true, &a->traffic_rate);
-		dec_pop(dc, s);
-	}
-}
-
 static void amount_decode(struct dec *dc, const struct ydoc_node *map,
 			  const char *key, struct cfg_amount *out)
 {
@@ -318,7 +269,7 @@ static void strategy_decode(struct dec *dc, const struct ydoc_node *root,
 	const struct ydoc_node *a = dec_field(dc, n, "analysis", false);
 	if (a) {
 		size_t s = dec_push_key(dc, "analysis");
-		analysis_decode(dc, a, &st->analysis);
+		cfg_analysis_decode(dc, a, &st->analysis);
 		dec_pop(dc, s);
 	}
 	amount_decode(dc, n, "max_surge", &st->max_surge);
@@ -486,10 +437,7 @@ int cfg_env_load(const char *path, struct cfg_env **out, struct ml_diags *d)
 	env->file = xstrdup(path);
 	cfg_checks_init(&env->checks);
 	env->strategy.type = CFG_STRAT_RECREATE;
-	struct cfg_analysis *an = &env->strategy.analysis;
-	an->interval_ms = an->max_p99_ms = -1;
-	an->max_error_rate = an->max_error_rate_delta = an->max_p99_ratio = -1;
-	an->min_requests = an->max_no_data = an->failure_limit = -1;
+	cfg_analysis_init(&env->strategy.analysis);
 
 	dec_map(&dc, root, keys);
 	dec_name(&dc, root, "name", true, &env->name, &env->name_pos);

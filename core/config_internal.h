@@ -1,6 +1,6 @@
 /* config_internal.h — shared pieces of the config loaders (not for other
  * modules): enum spellings and the decoders of blocks that several
- * document kinds have (checks, expectations). */
+ * document kinds have (checks, expectations, analysis). */
 #ifndef MLCTL_CONFIG_INTERNAL_H
 #define MLCTL_CONFIG_INTERNAL_H
 
@@ -30,6 +30,14 @@ void cfg_expectations_decode(struct dec *dc, const struct ydoc_node *n,
 void cfg_expectations_release(struct cfg_expectations *e);
 const struct cfg_field *cfg_expectations_find(const struct cfg_field *f,
 					      size_t n, const char *name);
+
+/* The canary `analysis:` block: an environment's `strategy.analysis` or a
+ * release's top-level `analysis` (config_analysis.c). Init marks every
+ * field unset; decode sets `set` and the keys given, reporting bad ones
+ * under the current key path. */
+void cfg_analysis_init(struct cfg_analysis *a);
+void cfg_analysis_decode(struct dec *dc, const struct ydoc_node *n,
+			 struct cfg_analysis *out);
 
 /* Read and compose a document, check apiVersion/kind; returns the doc or
  * NULL (diagnostics added). */

@@ -21,6 +21,7 @@ const char *cfg_router_driver_name(enum cfg_router_driver d) { return cfg_router
 const char *cfg_node_driver_name(enum cfg_node_driver d) { return cfg_node_driver_names[d]; }
 const char *cfg_strategy_name(enum cfg_strategy_type t) { return cfg_strategy_names[t]; }
 const char *cfg_gate_name(enum cfg_gate g) { return cfg_gate_names[g]; }
+const char *cfg_no_data_name(enum cfg_no_data n) { return cfg_no_data_names[n]; }
 const char *cfg_serving_mode_name(enum cfg_serving_mode m) { return cfg_mode_names[m]; }
 const char *cfg_metric_name(enum cfg_metric m) { return cfg_metric_names[m]; }
 const char *cfg_type_name(enum cfg_type t) { return cfg_type_names[t]; }

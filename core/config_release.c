@@ -1,6 +1,7 @@
 /* config_release.c — the Release manifest: artifact (checked here: a local
  * artifact must exist and match its sha256; its Model must agree with the
- * manifest), the data contract and the release's own checks. */
+ * manifest), the data contract, the release's own checks and its canary
+ * analysis block (config_analysis.c decodes it). */
 #include "config_internal.h"
 #include "sha256.h"
 #include "util.h"
@@ -206,7 +207,7 @@ int cfg_release_load(const char *path, struct cfg_release **out,
 {
 	static const char *const keys[] = {
 		"apiVersion", "kind", "model", "version", "serving_mode",
-		"artifact", "expectations", "checks", NULL
+		"artifact", "expectations", "checks", "analysis", NULL
 	};
 	*out = NULL;
 	struct dec dc;
@@ -218,6 +219,7 @@ int cfg_release_load(const char *path, struct cfg_release **out,
 	rel->file = xstrdup(path);
 	rel->dir = path_dirname(path);
 	cfg_checks_init(&rel->checks);
+	cfg_analysis_init(&rel->analysis);
 
 	dec_map(&dc, root, keys);
 	dec_name(&dc, root, "model", true, &rel->model, NULL);
@@ -250,6 +252,12 @@ int cfg_release_load(const char *path, struct cfg_release **out,
 		dec_pop(&dc, s);
 	}
 	smoke_check(&dc, rel);
+	const struct ydoc_node *an = dec_field(&dc, root, "analysis", false);
+	if (an) {
+		size_t s = dec_push_key(&dc, "analysis");
+		cfg_analysis_decode(&dc, an, &rel->analysis);
+		dec_pop(&dc, s);
+	}
 	ydoc_free(doc);
 	if (dc.errors) {
 		cfg_release_free(rel);

@@ -196,7 +196,15 @@ static int op_analyse(void *ctx, const struct plan_step *s, long long until_ms,
 	if (s->pause_ms <= 0)
 		return 0; /* a step without a pause is not watched */
 	if (!e->an) {
-		e->an = analysis_new(e->env, e->rel, model, version);
+		e->an = analysis_new(e->env, e->rel, e->rel_analysis, model,
+				     version);
+		/* said once, as the analysis starts: the release's block
+		 * may only tighten the environment's */
+		const struct analysis_held *h = analysis_held_of(e->an);
+		if (h->n && out_live())
+			fputs("\033[K", stderr); /* over a live progress line */
+		for (size_t i = 0; i < h->n; i++)
+			out_warn("%s", h->line[i]);
 		if (e->prior_analysis)
 			analysis_set_prior(e->an, e->prior_analysis);
 		analysis_set_stop(e->an, e->stop);

@@ -4,9 +4,9 @@
  * canary: 2.0.0 passes every step under wrk through haproxy with no
  * failed request; 2.1.0 (80 ms, 2% errors) is aborted at the first
  * interval and rolled back; the no-data policy with and without traffic
- * of mlctl's own; manual pauses with continue, continue --full and abort;
- * the --timeout deadline. Steps and intervals are short so each test
- * takes seconds. */
+ * of mlctl's own; a release's analysis block tightening the environment's;
+ * manual pauses with continue, continue --full and abort; the --timeout
+ * deadline. Steps and intervals are short so each test takes seconds. */
 #define _DEFAULT_SOURCE
 #include "tproject.h"
 #include "util.h"
@@ -266,6 +266,95 @@ Test(canary, bad_release_through_haproxy_with_a_failure_limit_of_two)
 	free(out);
 	free(err);
 	assert_env("cf", "2.0.0", 1);
+}
+
+/* examples/eta/<name>: a copy of release-<version>.yaml with `extra`
+ * appended (the same artifact, so it loads as that release). */
+static void write_release_copy(const char *version, const char *name,
+			       const char *extra)
+{
+	char *src = xasprintf("%s/examples/eta/release-%s.yaml", tp_dir, version);
+	char *text = NULL;
+	cr_assert_eq(read_file(src, 1 << 20, &text, NULL), 0, "%s", src);
+	char *dst = xasprintf("examples/eta/%s", name);
+	char *all = xasprintf("%s%s", text, extra);
+	tp_write_file(dst, all);
+	free(all);
+	free(dst);
+	free(text);
+	free(src);
+}
+
+/* The environment's analysis is loose enough for 2.1.0 (80 ms, 2% errors)
+ * to pass; the release's own `analysis:` tightens max_p99 and is the one
+ * that aborts it. Its looser failure_limit is held to the environment's
+ * (the default 1), said once on stderr. */
+Test(canary, a_release_analysis_block_tightens_the_environments)
+{
+	struct env_ports ports = { 0 };
+	write_env("ca", 4, "haproxy", &ports, "[ { weight: 25, pause: 3s } ]",
+		  "{ interval: 500ms, min_requests: 10, max_error_rate: 50%, "
+		  "max_error_rate_delta: 50%, max_p99_ratio: 1000, "
+		  "traffic: { rate: 200 } }");
+	start_on("ca", REL("2.0.0"));
+	write_release_copy("2.1.0", "release-2.1.0-tight.yaml",
+			   "analysis: { max_p99: 20ms, failure_limit: 3 }\n");
+	int rc;
+	char *err = NULL;
+	json_t *res = run_json(&rc, &err, 90, "deploy examples/eta/"
+					       "release-2.1.0-tight.yaml --env ca");
+	cr_assert_eq(rc, 1, "the release's max_p99 aborts it: %s", err);
+	const char *reason = json_string_value(json_object_get(res, "reason"));
+	cr_assert(reason && strncmp(reason, "canary aborted at 25%: p99 ", 27) == 0,
+		  "%s", reason);
+	cr_assert(strstr(reason, "(limit 20 ms)"), "%s", reason);
+	static const char note[] =
+		"mlctl: warning: analysis.failure_limit: the release's 3 is looser "
+		"than the environment's 1 (the default); 1 applies\n";
+	const char *at = strstr(err, note);
+	cr_assert(at, "%s", err);
+	cr_assert_null(strstr(at + 1, note), "said once: %s", err);
+	size_t n, with_data, failed;
+	intervals(res, &n, &with_data, &failed);
+	cr_assert_eq(failed, 1, "failure_limit stays 1: %s", err);
+	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "rejected");
+	json_decref(res);
+	free(err);
+	assert_env("ca", "2.0.0", 1);
+}
+
+/* continue judges the rest of a paused canary by the release's analysis
+ * block as deployed (recorded in the ledger with the pause), not by the
+ * manifest file edited since. */
+Test(canary, continue_keeps_the_release_analysis_recorded_with_the_pause)
+{
+	struct env_ports ports = { 0 };
+	write_env("cc", 4, "haproxy", &ports,
+		  "[ { weight: 25, pause: manual }, { weight: 50, pause: 3s } ]",
+		  "{ interval: 500ms, min_requests: 10, max_error_rate: 50%, "
+		  "max_error_rate_delta: 50%, max_p99_ratio: 1000, "
+		  "traffic: { rate: 200 } }");
+	start_on("cc", REL("2.0.0"));
+	write_release_copy("2.1.0", "release-2.1.0-tight.yaml",
+			   "analysis: { max_p99: 20ms }\n");
+	char *err = NULL;
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy examples/eta/"
+					      "release-2.1.0-tight.yaml --env cc"),
+		     6, "%s", err);
+	free(err);
+	/* the same release (version, artifact), its limit loosened on disk */
+	write_release_copy("2.1.0", "release-2.1.0-tight.yaml",
+			   "analysis: { max_p99: 5s }\n");
+	int rc;
+	json_t *res = run_json(&rc, &err, 90, "continue --env cc");
+	cr_assert_eq(rc, 1, "judged by max_p99 20ms as deployed: %s", err);
+	const char *reason = json_string_value(json_object_get(res, "reason"));
+	cr_assert(reason && strncmp(reason, "canary aborted at 50%: p99 ", 27) == 0,
+		  "%s", reason);
+	cr_assert(strstr(reason, "(limit 20 ms)"), "%s", reason);
+	json_decref(res);
+	free(err);
+	assert_env("cc", "2.0.0", 1);
 }
 
 Test(canary, no_traffic_and_no_data_fail_aborts)

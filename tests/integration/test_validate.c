@@ -467,6 +467,24 @@ Test(validate, smoke_input_breaking_the_contract_names_the_value)
 			 "must be > 0, got 0");
 }
 
+Test(validate, release_analysis_block_is_checked_like_the_environments)
+{
+	static const char good[] = "analysis: { max_p99: 20ms, traffic: { rate: 100 } }\n";
+	append("examples/eta/release-2.1.0.yaml", good, sizeof(good) - 1);
+	struct run r = validate(NULL);
+	cr_assert_eq(r.code, 0, "stderr:\n%s", r.err);
+	cr_assert_str_eq(r.out, ALL_OK);
+	run_free(&r);
+	mutate("examples/eta/release-2.1.0.yaml", "max_p99: 20ms", "max_p99: fast");
+	expect_one_error("examples/eta/release-2.1.0.yaml:19:22: error: "
+			 "analysis.max_p99: expected a duration like 250ms, 10s, "
+			 "2m or 1h, found 'fast'");
+	mutate("examples/eta/release-2.1.0.yaml", "max_p99: fast", "max_p9: 20ms");
+	expect_one_error("examples/eta/release-2.1.0.yaml:19:13: error: "
+			 "analysis.max_p9: unknown key 'max_p9' (did you mean "
+			 "'max_p99'?)");
+}
+
 Test(validate, node_url_clash_is_reported_at_the_later_environment)
 {
 	mutate("envs/staging.yaml", "127.0.0.1:8302", "127.0.0.1:8411");

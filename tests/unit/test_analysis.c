@@ -1,8 +1,9 @@
 /* test_analysis.c — canary analysis maths on synthetic scrapes and
- * deltas: limits and their tightening, snapshots from /metrics text,
- * reset-aware deltas (a node that restarted), merged histograms,
- * interpolated quantiles, verdicts against absolute and relative limits,
- * the no-data policy and failure_limit, and the live line. */
+ * deltas: limits, their tightening and the notes where a release asks for
+ * less, snapshots from /metrics text, reset-aware deltas (a node that
+ * restarted), merged histograms, interpolated quantiles, verdicts against
+ * absolute and relative limits, the no-data policy and failure_limit, and
+ * the live line. */
 #include "analysis.h"
 #include "prom.h"
 #include "util.h"
@@ -119,6 +120,68 @@ Test(analysis, env_overrides_defaults_and_a_release_only_tightens)
 	cr_assert_eq(l.min_requests, 50);
 	analysis_limits_tighten(&l, NULL); /* no block: no change */
 	cr_assert_eq(l.min_requests, 50);
+}
+
+Test(analysis, a_release_asking_for_looser_limits_is_held_with_a_note_each)
+{
+	struct cfg_analysis env = unset();
+	env.interval_ms = 1000;
+	env.max_p99_ms = 250;
+	env.traffic_rate = 200;
+	struct cfg_analysis rel = unset();
+	rel.max_p99_ms = 500;        /* looser than the environment's */
+	rel.failure_limit = 3;       /* looser than the default */
+	rel.has_no_data = true;
+	rel.no_data = CFG_NODATA_PASS; /* looser than the default fail */
+	rel.traffic_rate = 50;       /* less traffic: looser */
+	rel.interval_ms = 2000;      /* the environment's to set */
+	rel.max_error_rate = 0.005;  /* tighter: wins, no note */
+	rel.min_requests = 40;       /* tighter */
+	struct analysis_limits l;
+	struct analysis_held h;
+	analysis_limits_merge(&env, &rel, &l, &h);
+	cr_assert_float_eq(l.max_p99_ms, 250, 1e-12);
+	cr_assert_eq(l.failure_limit, 1);
+	cr_assert_eq(l.no_data, CFG_NODATA_FAIL);
+	cr_assert_float_eq(l.traffic_rate, 200, 1e-12);
+	cr_assert_eq(l.interval_ms, 1000);
+	cr_assert_float_eq(l.max_error_rate, 0.005, 1e-12);
+	cr_assert_eq(l.min_requests, 40);
+	cr_assert_eq(h.n, 5, "%zu notes", h.n);
+	cr_assert_str_eq(h.line[0], "analysis.interval: the release's 2s is not "
+				    "the environment's 1s; 1s applies (the "
+				    "interval is the environment's to set)");
+	cr_assert_str_eq(h.line[1], "analysis.max_p99: the release's 500ms is "
+				    "looser than the environment's 250ms; 250ms "
+				    "applies");
+	cr_assert_str_eq(h.line[2], "analysis.no_data: the release's pass is "
+				    "looser than the environment's fail (the "
+				    "default); fail applies");
+	cr_assert_str_eq(h.line[3], "analysis.failure_limit: the release's 3 is "
+				    "looser than the environment's 1 (the "
+				    "default); 1 applies");
+	cr_assert_str_eq(h.line[4], "analysis.traffic.rate: the release's 50/s "
+				    "is looser than the environment's 200/s; "
+				    "200/s applies");
+
+	/* tighter or equal everywhere: no note; no block: no note either */
+	rel = unset();
+	rel.max_p99_ms = 100;
+	rel.max_error_rate = 0.01;   /* equal to the default */
+	rel.max_error_rate_delta = 0.5 / 100;
+	analysis_limits_merge(&env, &rel, &l, &h);
+	cr_assert_eq(h.n, 0, "%s", h.line[0]);
+	cr_assert_float_eq(l.max_p99_ms, 100, 1e-12);
+	analysis_limits_merge(&env, NULL, &l, &h);
+	cr_assert_eq(h.n, 0);
+	cr_assert_float_eq(l.max_p99_ms, 250, 1e-12);
+	/* no max_p99 in the environment: any is tighter */
+	env.max_p99_ms = -1;
+	rel = unset();
+	rel.max_p99_ms = 5000;
+	analysis_limits_merge(&env, &rel, &l, &h);
+	cr_assert_eq(h.n, 0);
+	cr_assert_float_eq(l.max_p99_ms, 5000, 1e-12);
 }
 
 /* ---- snapshots --------------------------------------------------------------- */

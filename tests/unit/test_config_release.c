@@ -1,7 +1,8 @@
 /* test_config_release.c — Release manifests: the artifact (exists, digest
  * matches and names both digests when it does not, its Model agrees with
- * the manifest), the data contract, and the release's own checks (smoke
- * cases keep the contract, acceptance thresholds on the right side). */
+ * the manifest), the data contract, the release's own checks (smoke
+ * cases keep the contract, acceptance thresholds on the right side) and
+ * its canary analysis block. */
 #include "cfgtest.h"
 #include "config.h"
 
@@ -74,6 +75,9 @@ Test(cfg_release, minimal_release_loads_with_defaults)
 	cr_assert_not(r->checks.load.set);
 	cr_assert_eq(r->checks.load.max_p99_ms, -1);
 	cr_assert_not(r->checks.acceptance.set);
+	cr_assert_not(r->analysis.set);
+	cr_assert_eq(r->analysis.max_p99_ms, -1);
+	cr_assert_eq(r->analysis.failure_limit, -1);
 	cfg_release_free(r);
 }
 
@@ -178,6 +182,114 @@ Test(cfg_release, every_check_and_contract_key_loads)
 	cr_assert_not_null(strstr(j, "\"city\":{\"type\":\"string\",\"required\":false}"), "%s", j);
 	free(j);
 	cfg_release_free(r);
+}
+
+/* ---- the canary analysis block ----------------------------------------- */
+
+Test(cfg_release, analysis_block_loads_with_the_environments_keys)
+{
+	struct cfg_release *r = release_ok(
+		HEAD ART EXPECT
+		"analysis:\n"
+		"  interval: 1s\n"
+		"  max_error_rate: 0.5%\n"
+		"  max_error_rate_delta: 0.002\n"
+		"  max_p99: 20ms\n"
+		"  max_p99_ratio: 1.5\n"
+		"  min_requests: 50\n"
+		"  no_data: pause\n"
+		"  max_no_data: 2\n"
+		"  failure_limit: 1\n"
+		"  traffic: { rate: 300/s }\n");
+	const struct cfg_analysis *a = &r->analysis;
+	cr_assert(a->set);
+	cr_assert_eq(a->pos.line, 13);
+	cr_assert_eq(a->interval_ms, 1000);
+	cr_assert_float_eq(a->max_error_rate, 0.005, 1e-12);
+	cr_assert_float_eq(a->max_error_rate_delta, 0.002, 1e-12);
+	cr_assert_eq(a->max_p99_ms, 20);
+	cr_assert_float_eq(a->max_p99_ratio, 1.5, 1e-12);
+	cr_assert_eq(a->min_requests, 50);
+	cr_assert(a->has_no_data);
+	cr_assert_eq(a->no_data, CFG_NODATA_PAUSE);
+	cr_assert_eq(a->max_no_data, 2);
+	cr_assert_eq(a->failure_limit, 1);
+	cr_assert_float_eq(a->traffic_rate, 300, 1e-12);
+	cfg_release_free(r);
+
+	/* keys left out stay unset: the environment's apply */
+	r = release_ok(HEAD ART EXPECT "analysis: { max_p99: 20ms }\n");
+	cr_assert(r->analysis.set);
+	cr_assert_eq(r->analysis.max_p99_ms, 20);
+	cr_assert_lt(r->analysis.max_error_rate, 0);
+	cr_assert_eq(r->analysis.interval_ms, -1);
+	cr_assert_not(r->analysis.has_no_data);
+	cr_assert_float_eq(r->analysis.traffic_rate, 0, 1e-12);
+	cfg_release_free(r);
+}
+
+Test(cfg_release, rejects_analysis_max_p99_that_is_not_a_duration)
+{
+	/* line 12: "analysis: { max_p99: fast }", the value at column 22 */
+	REL_ERR(HEAD ART EXPECT "analysis: { max_p99: fast }\n", 12, 22,
+		"analysis.max_p99",
+		"expected a duration like 250ms, 10s, 2m or 1h, found 'fast'");
+}
+
+Test(cfg_release, rejects_unknown_analysis_key_with_did_you_mean)
+{
+	REL_ERR(HEAD ART EXPECT "analysis: { max_p99: 20ms, falure_limit: 2 }\n",
+		12, 28, "analysis.falure_limit",
+		"unknown key 'falure_limit' (did you mean 'failure_limit'?)");
+}
+
+Test(cfg_release, rejects_analysis_values_the_environment_would_reject)
+{
+	REL_ERR(HEAD ART EXPECT
+		"analysis:\n"
+		"  traffic: { rate: 5/m }\n",
+		13, 20, "analysis.traffic.rate",
+		"expected a rate in requests per second like 200 or 200/s, found "
+		"'5/m'");
+	REL_ERR(HEAD ART EXPECT "analysis: { max_p99_ratio: 0.5 }\n", 12, 28,
+		"analysis.max_p99_ratio", "expected a ratio >= 1, found 0.5");
+	REL_ERR(HEAD ART EXPECT "analysis: { no_data: skip }\n", 12, 22,
+		"analysis.no_data",
+		"expected one of fail, pause or pass, found 'skip'");
+	REL_ERR(HEAD ART EXPECT "analysis: [ max_p99 ]\n", 12, 11, "analysis",
+		"expected a mapping, found a list");
+}
+
+Test(cfg_release, analysis_block_alone_from_a_recorded_manifest)
+{
+	static const char text[] =
+		HEAD "artifact: { uri: gone.yaml, sha256: x }\n"
+		"analysis: { max_p99: 20ms, failure_limit: 1 }\n";
+	struct ml_diags d = ML_DIAGS_INIT;
+	struct cfg_analysis a;
+	/* the rest of the manifest is not checked (the artifact may be gone) */
+	cr_assert_eq(cfg_release_analysis_from_buffer("rec.yaml", text,
+						      strlen(text), &a, &d),
+		     0, "%s", cfgt_dump(&d));
+	cr_assert(a.set);
+	cr_assert_eq(a.max_p99_ms, 20);
+	cr_assert_eq(a.failure_limit, 1);
+	cr_assert_eq(a.min_requests, -1);
+	static const char none[] = HEAD ART;
+	cr_assert_eq(cfg_release_analysis_from_buffer("rec.yaml", none,
+						      strlen(none), &a, &d),
+		     0);
+	cr_assert_not(a.set);
+	cr_assert_eq(a.max_p99_ms, -1);
+	static const char bad[] = HEAD "analysis: { max_p99: fast }\n";
+	cr_assert_eq(cfg_release_analysis_from_buffer("rec.yaml", bad,
+						      strlen(bad), &a, &d),
+		     -1);
+	cfgt_expect_only(&d, "rec.yaml", 5, 22, "analysis.max_p99",
+			 "expected a duration like 250ms, 10s, 2m or 1h, found "
+			 "'fast'");
+	cr_assert_not(a.set);
+	ml_diags_release(&d);
 }
 
 /* ---- the artifact ------------------------------------------------------- */
