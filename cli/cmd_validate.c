@@ -81,7 +81,7 @@ static void load_doc(struct vdoc *v)
 {
 	switch (v->kind) {
 	case CFG_KIND_ENVIRONMENT:
-		cfg_env_load(v->path, &v->env, &v->diags);
+		cfg_env_load_partial(v->path, &v->env, &v->diags);
 		break;
 	case CFG_KIND_RELEASE:
 		cfg_release_load(v->path, &v->rel, &v->diags);
@@ -149,7 +149,7 @@ static void add_dir(struct vset *s, const char *dir, bool recursive,
 
 static const char *doc_name(const struct vdoc *v, char *buf, size_t sz)
 {
-	if (v->env)
+	if (v->env && !v->env->partial)
 		snprintf(buf, sz, "Environment %s, %zu node%s", v->env->name,
 			 v->env->n_nodes, v->env->n_nodes == 1 ? "" : "s");
 	else if (v->rel)
@@ -217,7 +217,9 @@ static void cross_check(struct vset *s)
 	size_t n_broken = 0;
 	for (size_t i = 0; i < total; i++) {
 		struct vdoc *v = i < s->n ? &s->docs[i] : &context.docs[i - s->n];
-		if (v->kind == CFG_KIND_ENVIRONMENT && !v->env)
+		/* a partial environment with a name is there for the checks */
+		if (v->kind == CFG_KIND_ENVIRONMENT &&
+		    (!v->env || (v->env->partial && !v->env->name)))
 			broken[n_broken++] = cfg_peek_name(v->path);
 	}
 	for (size_t i = 0; i < n_unparsed; i++)

@@ -219,6 +219,7 @@ struct cfg_exec {
 
 struct cfg_env {
 	char *file; /* as given */
+	bool partial; /* cfg_env_load_partial: decoded with errors */
 	char *name;
 	enum cfg_tier tier;
 	char *promotes_from; /* NULL when none */
@@ -240,6 +241,12 @@ struct cfg_env {
 };
 
 int cfg_env_load(const char *path, struct cfg_env **out, struct ml_diags *d);
+/* As cfg_env_load, but a document that parsed and decoded with errors is
+ * still returned (-1, *out with `partial` set) so that cross-document
+ * checks can see what it does say (`validate` reports every error of a
+ * file). Nothing but those checks may use a partial environment. */
+int cfg_env_load_partial(const char *path, struct cfg_env **out,
+			 struct ml_diags *d);
 void cfg_env_free(struct cfg_env *env);
 /* The node of that name, or NULL (borrowed). */
 const struct cfg_node *cfg_env_node(const struct cfg_env *env, const char *name);

@@ -248,13 +248,18 @@ static void strategy_decode(struct dec *dc, const struct ydoc_node *root,
 	if (!dec_map(dc, n, keys))
 		goto out;
 	int t;
-	if (!dec_enum(dc, n, "type", true, cfg_strategy_names, &t))
-		goto out;
-	st->set = true;
-	st->type = (enum cfg_strategy_type)t;
-	st->type_pos = dec_pos(ydoc_get(n, "type"));
+	/* an unknown or missing type is reported; the other keys are still
+	 * checked (every error of a file), only not against the type */
+	bool typed = dec_enum(dc, n, "type", true, cfg_strategy_names, &t);
+	if (typed) {
+		st->set = true;
+		st->type = (enum cfg_strategy_type)t;
+		st->type_pos = dec_pos(ydoc_get(n, "type"));
+	}
 	const unsigned canary = 1u << CFG_STRAT_CANARY;
 	const unsigned rolling = 1u << CFG_STRAT_ROLLING;
+	if (!typed)
+		goto values;
 	strategy_key_fits(dc, n, "steps", canary, st->type, "canary");
 	strategy_key_fits(dc, n, "analysis", canary, st->type, "canary");
 	strategy_key_fits(dc, n, "canary_nodes", canary, st->type, "canary");
@@ -264,7 +269,7 @@ static void strategy_decode(struct dec *dc, const struct ydoc_node *root,
 			  "rolling and canary");
 	strategy_key_fits(dc, n, "scale_down_first", rolling | canary, st->type,
 			  "rolling and canary");
-
+values:
 	steps_decode(dc, n, st);
 	const struct ydoc_node *a = dec_field(dc, n, "analysis", false);
 	if (a) {
@@ -419,7 +424,8 @@ static void exec_decode(struct dec *dc, const struct ydoc_node *root,
 	dec_pop(dc, saved);
 }
 
-int cfg_env_load(const char *path, struct cfg_env **out, struct ml_diags *d)
+static int env_load(const char *path, struct cfg_env **out, struct ml_diags *d,
+		    bool keep_partial)
 {
 	static const char *const keys[] = {
 		"apiVersion", "kind", "name", "tier", "promotes_from", "approval",
@@ -494,11 +500,27 @@ int cfg_env_load(const char *path, struct cfg_env **out, struct ml_diags *d)
 	}
 	ydoc_free(doc);
 	if (dc.errors) {
-		cfg_env_free(env);
+		if (keep_partial) {
+			env->partial = true;
+			*out = env;
+		} else {
+			cfg_env_free(env);
+		}
 		return -1;
 	}
 	*out = env;
 	return 0;
+}
+
+int cfg_env_load(const char *path, struct cfg_env **out, struct ml_diags *d)
+{
+	return env_load(path, out, d, false);
+}
+
+int cfg_env_load_partial(const char *path, struct cfg_env **out,
+			 struct ml_diags *d)
+{
+	return env_load(path, out, d, true);
 }
 
 static void refs_free(struct cfg_name_ref *r, size_t n)

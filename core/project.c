@@ -196,7 +196,7 @@ static void check_addresses(struct cfg_env *const *envs, size_t n,
 	struct addr_use *uses = xcalloc(cap ? cap : 1, sizeof(*uses));
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_env *e = envs[i];
-		if (!e)
+		if (!e || e->partial)
 			continue;
 		for (size_t k = 0; k < e->n_nodes; k++) {
 			const struct cfg_node *nd = &e->nodes[k];
@@ -248,13 +248,13 @@ static void check_node_names(struct cfg_env *const *envs, size_t n,
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_env *e = envs[i];
-		if (!e)
+		if (!e || e->partial)
 			continue;
 		for (size_t k = 0; k < e->n_nodes; k++) {
 			const struct cfg_node *nd = &e->nodes[k];
 			bool reported = false;
 			for (size_t j = 0; j < i && !reported; j++) {
-				if (!envs[j])
+				if (!envs[j] || envs[j]->partial)
 					continue;
 				const struct cfg_node *other =
 					cfg_env_node(envs[j], nd->name);

@@ -551,6 +551,42 @@ Test(validate, every_error_of_a_file_is_reported)
 	run_free(&r);
 }
 
+Test(validate, a_file_with_errors_still_gets_its_cross_document_checks)
+{
+	/* a broken file's dangling promotes_from is still one of its errors */
+	mutate("envs/prod.yaml", "promotes_from: staging", "promotes_from: stagin");
+	mutate("envs/prod.yaml", "max_p99: 250ms", "max_p99: 250xs");
+	struct run r = validate(NULL);
+	cr_assert_eq(r.code, 2);
+	cr_assert_str_eq(r.err,
+			 "envs/prod.yaml:8:16: error: promotes_from: no environment "
+			 "named 'stagin' (did you mean 'staging'?)\n"
+			 "envs/prod.yaml:22:58: error: strategy.analysis.max_p99: "
+			 "expected a duration like 250ms, 10s, 2m or 1h, found "
+			 "'250xs'\n"
+			 "validate: 2 errors in 1 of 8 documents\n");
+	run_free(&r);
+}
+
+Test(validate, an_unknown_strategy_type_does_not_hide_the_blocks_other_errors)
+{
+	mutate("envs/prod.yaml", "type: canary", "type: canery");
+	mutate("envs/prod.yaml", "weight: 10,", "weight: 1000,");
+	mutate("envs/prod.yaml", "interval: 1s", "intervall: 1s");
+	struct run r = validate(NULL);
+	cr_assert_eq(r.code, 2);
+	cr_assert_str_eq(r.err,
+			 "envs/prod.yaml:20:9: error: strategy.type: expected one "
+			 "of recreate, rolling, bluegreen or canary, found "
+			 "'canery'\n"
+			 "envs/prod.yaml:21:22: error: strategy.steps[0].weight: "
+			 "expected an integer 1..100, found '1000'\n"
+			 "envs/prod.yaml:22:15: error: strategy.analysis.intervall: "
+			 "unknown key 'intervall' (did you mean 'interval'?)\n"
+			 "validate: 3 errors in 1 of 8 documents\n");
+	run_free(&r);
+}
+
 Test(validate, errors_in_several_files_are_all_reported)
 {
 	mutate("envs/prod.yaml", "weight: 10,", "weight: ten,");
