@@ -13,6 +13,7 @@
 #include "ledger.h"
 #include "lock.h"
 #include "opts.h"
+#include "promote_plan.h"
 #include "rollout.h"
 #include "rstate.h"
 #include "strategy.h"
@@ -108,63 +109,6 @@ static int order_check(struct ledger *ledger, const struct project *proj,
 	return ML_EXIT_OK;
 }
 
-/* Put the GATES step where the strategy allows it before traffic. */
-static void insert_gates(const struct cfg_env *env, const struct rstate *st,
-			 struct plan *p, struct engine_gates *g)
-{
-	size_t at = p->n_steps;
-	const size_t *nodes = p->target_nodes;
-	size_t n = p->n_target_nodes;
-	size_t *all = NULL;
-	const char *where = "on every node";
-	bool has_switch = false;
-	for (size_t i = 0; i < p->n_steps; i++)
-		has_switch |= p->steps[i].kind == STEP_SWITCH;
-	if (p->strategy == CFG_STRAT_BLUEGREEN && has_switch) {
-		for (size_t i = p->n_steps; i > 0; i--)
-			if (p->steps[i - 1].kind == STEP_SWITCH) {
-				at = i - 1;
-				break;
-			}
-		g->via_preview = true;
-		where = "through the preview listener, before the switch";
-	} else if (p->strategy == CFG_STRAT_CANARY) {
-		for (size_t i = 0; i < p->n_steps; i++)
-			if (p->steps[i].kind == STEP_WEIGHTS) {
-				at = i;
-				break;
-			}
-		where = "on the canary nodes, before the first step";
-	} else {
-		/* rolling, recreate, or nothing left to deploy: the nodes in
-		 * rotation, through the live listener */
-		g->via_router = env->router_driver != CFG_ROUTER_NONE;
-		where = p->n_steps ? "right after the deploy" : "on what serves now";
-	}
-	if (!nodes || n == 0 ||
-	    (!g->via_preview && p->strategy != CFG_STRAT_CANARY)) {
-		/* after a rolling or recreate deploy every node serves the
-		 * release; with nothing to deploy, the nodes in rotation do */
-		all = xmalloc((env->n_nodes + 1) * sizeof(*all));
-		n = 0;
-		for (size_t i = 0; i < env->n_nodes; i++)
-			if (p->n_steps || st->live[i] > 0)
-				all[n++] = i;
-		nodes = all;
-	}
-	struct plan_step *s = plan_insert(p, at, STEP_GATES, nodes, n);
-	char list[160] = "";
-	size_t k = 0;
-	for (size_t i = 0; i < g->n; i++) {
-		int w = snprintf(list + k, sizeof(list) - k, "%s%s", i ? ", " : "",
-				 cfg_gate_name(g->order[i]));
-		if (w > 0 && (size_t)w < sizeof(list) - k)
-			k += (size_t)w;
-	}
-	plan_step_text(s, "gates %s %s", list, where);
-	free(all);
-}
-
 int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 {
 	const char *to = NULL, *strategy = NULL, *timeout = NULL, *junit = NULL;
@@ -213,23 +157,7 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 				    &manifest_len)))
 		goto out;
 	/* the gates' settings are checked before anything happens */
-	gate_limits_merge(&env->checks, &rel->checks, rel->serving_mode, &lim);
-	for (size_t i = 0; i < lim.n_held; i++)
-		out_warn("%s", lim.held[i]);
-	gates.order = env->gates;
-	gates.n = env->n_gates;
-	gates.lim = &lim;
-	gates.results = xcalloc(env->n_gates + 1, sizeof(*gates.results));
-	struct gate_target none = { 0 };
-	struct gate_ctx gc = { env, rel, &lim, &none, ".", NULL };
-	for (size_t i = 0; i < env->n_gates; i++) {
-		struct ml_err e = ML_ERR_INIT;
-		if (gate_preflight(env->gates[i], &gc, &e)) {
-			out_error("%s", e.msg);
-			rc = ML_EXIT_USAGE;
-		}
-	}
-	if (rc)
+	if ((rc = promote_gates_prepare(env, rel, &lim, &gates)))
 		goto out;
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))
 		goto out;
@@ -263,7 +191,7 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	}
 	if (env->n_gates)
-		insert_gates(env, &st, &p, &gates);
+		promote_insert_gates(env, &st, &p, &gates);
 	char host[128] = "?";
 	gethostname(host, sizeof(host) - 1);
 	const char *user = getenv("USER") ? getenv("USER") : "?";
@@ -294,9 +222,7 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 		}
 	}
 out:
-	for (size_t i = 0; i < gates.n_run; i++)
-		gate_result_release(&gates.results[i]);
-	free(gates.results);
+	promote_gates_release(&gates);
 	free(note);
 	free(manifest);
 	plan_release(&p);
