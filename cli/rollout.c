@@ -96,16 +96,22 @@ static void on_progress(const struct engine_event *ev, void *payload)
 /* DESIGN.md's outcome words: a deploy that a check refused is rejected;
  * one stopped by its deadline is aborted; one whose step failed and was
  * undone is rolled back (the ledger counts only a rollback action's
- * "rolled back" as serving); "failed" when the undo itself failed. */
+ * "rolled back" as serving); "failed" when the undo itself failed. A
+ * rollback stopped by its deadline is undone like a deploy, back on the
+ * release it meant to leave (still the ledger's current one): aborted
+ * too, never "rolled back", which would make its target current; any
+ * other rollback that did not finish failed. */
 static const char *outcome_of(const struct engine_result *res, const char *action)
 {
 	bool rollback = strcmp(action, "rollback") == 0;
 	if (res->exit_code == ML_EXIT_OK)
 		return rollback ? LEDGER_OUTCOME_ROLLED_BACK : LEDGER_OUTCOME_DEPLOYED;
-	if (res->rollback_failed || rollback)
+	if (res->rollback_failed)
 		return LEDGER_OUTCOME_FAILED;
 	if (res->timed_out)
 		return LEDGER_OUTCOME_ABORTED;
+	if (rollback)
+		return LEDGER_OUTCOME_FAILED;
 	if (res->exit_code == ML_EXIT_CHECK_FAILED)
 		return LEDGER_OUTCOME_REJECTED;
 	return LEDGER_OUTCOME_ROLLED_BACK;
@@ -244,6 +250,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 					       (double)req->timeout_ms);
 	if (abort_ms < 0 && res.stable_at_ms > 0)
 		abort_ms = 0;
+	/* a rollback's undo returns to the release it meant to leave: no
+	 * figure of a return to the stable release */
+	bool rollback = strcmp(req->action, "rollback") == 0;
+	if (rollback)
+		abort_ms = -1;
 	engine_real_release(&real);
 	http_client_close(real.http);
 	sigaction(SIGINT, &old_int, NULL);
@@ -402,7 +413,13 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		else
 			out_error("%s %s %s in %s: %s", req->action, target.model,
 				  target.version, env->name, res.reason);
-		if (res.rolled_back && !res.rollback_failed && abort_ms >= 0)
+		if (rollback && !res.rollback_failed)
+			out_line("%s: not rolled back to %s%s; still on %s",
+				 env->name, target.version,
+				 res.rolled_back ? " (its steps were undone)" : "",
+				 st->release.version ? st->release.version
+						     : "nothing");
+		else if (res.rolled_back && !res.rollback_failed && abort_ms >= 0)
 			out_line("%s: rolled back; still on %s (all traffic on it "
 				 "%.0f ms after the %s)",
 				 env->name,
