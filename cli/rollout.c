@@ -155,13 +155,12 @@ int rollout_prepare(const struct ml_ctx *ctx, struct ledger *ledger,
 		lock_holder_describe(&(*lk)->stale, buf, sizeof(buf));
 		out_warn("replaced a stale lock on %s (%s)", env->name, buf);
 	}
-	int rc = ML_EXIT_OK;
-	if (rollout_refuse_when_paused(ledger, env)) {
-		rc = ML_EXIT_LOCKED;
-	} else if (ledger_is_rejected(ledger, env->name, rel->model, rel->version,
-				      rejected, &reason, &err)) {
+	int rc = rollout_refuse_when_paused(ledger, env);
+	if (rc == ML_EXIT_OK &&
+	    ledger_is_rejected(ledger, env->name, rel->model, rel->version,
+			       rejected, &reason, &err)) {
 		rc = cli_fail(&err);
-	} else if (*rejected && !force) {
+	} else if (rc == ML_EXIT_OK && *rejected && !force) {
 		out_error("%s %s is rejected in %s%s%s; %s it anyway with --force",
 			  rel->model, rel->version, env->name, reason ? ": " : "",
 			  reason ? reason : "", action);
@@ -181,13 +180,21 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 {
 	const struct cfg_env *env = req->env;
 	struct ml_err err = ML_ERR_INIT;
-	if (!req->resume && rollout_refuse_when_paused(ledger, env))
-		return ML_EXIT_LOCKED;
+	if (!req->resume && !req->clear_unreadable) {
+		int prc = rollout_refuse_when_paused(ledger, env);
+		if (prc)
+			return prc;
+	}
 	struct rstate_release target = { 0 };
 	if (req->target)
 		rstate_release_copy(&target, req->target);
 	else
 		rstate_release_set(&target, req->rel);
+	/* what the record is about: the target, or the release an unreadable
+	 * pause record paused */
+	bool cleared = req->cleared_model && req->cleared_version;
+	const char *model = cleared ? req->cleared_model : target.model;
+	const char *version = cleared ? req->cleared_version : target.version;
 	struct rstate pre;
 	rstate_copy(&pre, st);
 	char *run_dir = rollout_run_dir(ctx, env);
@@ -224,6 +231,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			     req->abort ? "rolling back" : "resuming",
 			     req->resume->resume_at + (req->abort ? 0 : 1),
 			     p->n_steps, cfg_strategy_name(p->strategy));
+	else if (req->clear_unreadable)
+		out_progress("%s %s %s in %s: back to %s %s (%s, %zu step%s)",
+			     req->action, model, version, env->name, target.model,
+			     target.version, cfg_strategy_name(p->strategy),
+			     p->n_steps, p->n_steps == 1 ? "" : "s");
 	else
 		out_progress("%s %s %s -> %s in %s (%s, %zu step%s)", req->action,
 			     target.model,
@@ -309,8 +321,8 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	rec.env = env->name;
 	rec.action = req->action;
 	rec.outcome = outcome;
-	rec.model = target.model;
-	rec.version = target.version;
+	rec.model = model;
+	rec.version = version;
 	rec.strategy = cfg_strategy_name(p->strategy);
 	rec.reason = res.reason[0] ? res.reason : req->reason;
 	if (rc == ML_EXIT_PAUSED)
@@ -354,9 +366,9 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		json_t *o = json_object();
 		json_object_set_new(o, "env", json_string(env->name));
 		json_object_set_new(o, "action", json_string(req->action));
-		json_object_set_new(o, "model", json_string(target.model));
+		json_object_set_new(o, "model", json_string(model));
 		json_object_set_new(o, "from", p->from_version ? json_string(p->from_version) : json_null());
-		json_object_set_new(o, "to", json_string(target.version));
+		json_object_set_new(o, "to", json_string(version));
 		json_object_set_new(o, "strategy", json_string(cfg_strategy_name(p->strategy)));
 		json_object_set_new(o, "outcome", json_string(outcome));
 		json_object_set_new(o, "exit_code", json_integer(rc));
@@ -381,6 +393,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		out_json_text(t);
 		free(t);
 		json_decref(o);
+	} else if (rc == ML_EXIT_OK && req->clear_unreadable) {
+		out_line("%s: %s %s aborted (its pause record could not be read); "
+			 "back on %s",
+			 env->name, model, version,
+			 st->release.version ? st->release.version : "nothing");
 	} else if (rc == ML_EXIT_OK && req->abort) {
 		out_line("%s: %s %s aborted; back on %s (all traffic on it %.0f "
 			 "ms after the abort began)",

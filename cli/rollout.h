@@ -35,6 +35,12 @@ struct rollout_req {
 				      canary steps were skipped */
 	struct engine_gates *gates; /* promote: the gates its GATES step runs
 				       (results reported and recorded), or NULL */
+	/* abort of a pause record that cannot be read (with `abort`, no
+	 * `resume`): the plan returns the nodes to `target`, while the
+	 * record is about the release that paused (cleared_model and
+	 * cleared_version; NULL when unknown: target's) */
+	bool clear_unreadable;
+	const char *cleared_model, *cleared_version;
 };
 
 /* A rollout paused in an environment, as its pause record says. */
@@ -58,8 +64,10 @@ struct rollout_paused {
 };
 
 /* The paused rollout of env: *out (free with rollout_paused_free) when
- * the ledger tip is a pause, else NULL. -1 with err on a ledger that
- * cannot be read or a pause record that cannot be parsed. */
+ * the ledger tip is a pause, else NULL. -1 with err: code ML_EXIT_USAGE
+ * when the tip is a pause whose record cannot be parsed (the message
+ * names the commit and says that `mlctl abort` clears it),
+ * ML_EXIT_OPERATIONAL when the ledger cannot be read. */
 int rollout_paused_load(struct ledger *l, const struct cfg_env *env,
 			struct rollout_paused **out, struct ml_err *err);
 void rollout_paused_free(struct rollout_paused *p);
@@ -81,17 +89,21 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 struct lock;
 /* Before a deploy or promote of rel into env: take env's lock (a stale
  * one is replaced with a warning; held: exit 4 naming the holder), refuse
- * an env with a paused rollout (4) and a release rejected there unless
- * `force` (2). ML_EXIT_OK with *lk held and *rejected telling whether it
- * goes ahead over a rejection; otherwise the exit status, *lk NULL. */
+ * an env with a paused rollout (4, or 2 when its record cannot be read)
+ * and a release rejected there unless `force` (2). ML_EXIT_OK with *lk
+ * held and *rejected telling whether it goes ahead over a rejection;
+ * otherwise the exit status, *lk NULL. */
 int rollout_prepare(const struct ml_ctx *ctx, struct ledger *ledger,
 		    const struct cfg_env *env, const struct cfg_release *rel,
 		    const char *action, bool force, struct lock **lk,
 		    bool *rejected);
 
-/* True (after saying so on stderr) when env has a paused rollout that
- * must be continued or aborted first. */
-bool rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env);
+/* ML_EXIT_OK when nothing is paused in env. Otherwise, after saying so
+ * on stderr: ML_EXIT_LOCKED when a paused rollout must be continued or
+ * aborted first; ML_EXIT_USAGE when the pause record cannot be read
+ * (`mlctl abort` clears it); ML_EXIT_OPERATIONAL when the ledger cannot
+ * be read. */
+int rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env);
 
 /* The result of a rollout with nothing to do (text, or one JSON document). */
 void rollout_print_noop(const struct cfg_env *env, const char *action,

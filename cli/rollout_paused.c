@@ -124,6 +124,45 @@ void rollout_paused_free(struct rollout_paused *p)
 	free(p);
 }
 
+/* What makes a pause record unusable (the first thing found), or NULL. */
+static const char *paused_problem(json_t *root)
+{
+	json_t *ro = json_object_get(root, "rollout");
+	json_t *t = json_object_get(ro, "target");
+	json_t *ex = json_object_get(t, "expectations");
+	const char *sha = jstr(t, "sha256");
+	if (!json_is_object(root))
+		return "not a JSON object";
+	if (!json_is_object(ro))
+		return "no \"rollout\" object";
+	if (!jstr(t, "model") || !jstr(t, "version"))
+		return "rollout.target has no model or version";
+	if (!sha || !cfg_is_sha256(sha))
+		return "rollout.target.sha256 is not a SHA-256 digest";
+	if (ex && !json_is_object(ex))
+		return "rollout.target.expectations is not an object";
+	if (!jstr(ro, "plan_sha"))
+		return "rollout.plan_sha is missing";
+	if (!json_is_integer(json_object_get(ro, "resume_at")))
+		return "rollout.resume_at is not a number";
+	if (!json_is_object(json_object_get(ro, "pre")))
+		return "rollout.pre is not an object";
+	return NULL;
+}
+
+static int unreadable(struct ml_err *err, struct ledger *l,
+		      const struct cfg_env *env, const struct ledger_entry *tip,
+		      const char *why)
+{
+	return ml_err_set(err, ML_EXIT_USAGE,
+			  "the paused rollout record of %s cannot be read (%.120s): "
+			  "state.json of commit %.12s on branch env/%s in %s; "
+			  "'mlctl abort --env %s' clears it and returns %s to "
+			  "its current release",
+			  env->name, why, tip->oid, env->name, ledger_path(l),
+			  env->name, env->name);
+}
+
 int rollout_paused_load(struct ledger *l, const struct cfg_env *env,
 			struct rollout_paused **out, struct ml_err *err)
 {
@@ -145,16 +184,9 @@ int rollout_paused_load(struct ledger *l, const struct cfg_env *env,
 	json_t *t = json_object_get(ro, "target");
 	struct rollout_paused *p = xcalloc(1, sizeof(*p));
 	const char *sha = jstr(t, "sha256"), *cli = jstr(ro, "cli_strategy");
-	if (!json_is_object(ro) || !jstr(t, "model") || !jstr(t, "version") ||
-	    !sha || !cfg_is_sha256(sha) || !jstr(ro, "plan_sha") ||
-	    (json_object_get(t, "expectations") &&
-	     !json_is_object(json_object_get(t, "expectations"))) ||
-	    !json_is_integer(json_object_get(ro, "resume_at")) ||
-	    !json_is_object(json_object_get(ro, "pre"))) {
-		ml_err_set(err, ML_EXIT_OPERATIONAL,
-			   "the paused rollout of %s (ledger commit %.12s) has no "
-			   "readable position",
-			   env->name, tip->oid);
+	const char *problem = paused_problem(root);
+	if (problem) {
+		unreadable(err, l, env, tip, problem);
 		goto out;
 	}
 	p->action = xstrdup(jstr(ro, "action") ? jstr(ro, "action") : "deploy");
@@ -189,10 +221,13 @@ int rollout_paused_load(struct ledger *l, const struct cfg_env *env,
 	}
 	char *pj = json_dumps(json_object_get(ro, "pre"), JSON_COMPACT);
 	rstate_init(&p->pre, env);
-	int prc = rstate_from_json(&p->pre, env, pj, err);
+	struct ml_err perr = ML_ERR_INIT;
+	int prc = rstate_from_json(&p->pre, env, pj, &perr);
 	free(pj);
-	if (prc)
+	if (prc) {
+		unreadable(err, l, env, tip, perr.msg);
 		goto out;
+	}
 	json_t *an = json_object_get(root, "analysis");
 	if (json_is_array(an)) {
 		char *a = json_dumps(an, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -243,17 +278,18 @@ int rollout_resume_plan(const struct cfg_env *env,
 	return 0;
 }
 
-/* A fresh rollout waits while one is paused: exit 4 with a clear word. */
-bool rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env)
+/* A fresh rollout waits while one is paused: exit 4 with a clear word;
+ * one whose record cannot be read is no reason to go ahead either. */
+int rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env)
 {
 	struct rollout_paused *p = NULL;
 	struct ml_err err = ML_ERR_INIT;
 	if (rollout_paused_load(ledger, env, &p, &err)) {
-		out_warn("%s", err.msg);
-		return false;
+		out_error("%s", err.msg);
+		return err.code ? err.code : ML_EXIT_OPERATIONAL;
 	}
 	if (!p)
-		return false;
+		return ML_EXIT_OK;
 	out_error("%s has a paused rollout of %s %s (canary at %d%%, step %d of "
 		  "%d, paused %s by %s): 'mlctl continue --env %s' resumes it, "
 		  "'mlctl abort --env %s' rolls it back",
@@ -261,5 +297,5 @@ bool rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env
 		  p->canary_step, p->canary_steps, p->since, p->by, env->name,
 		  env->name);
 	rollout_paused_free(p);
-	return true;
+	return ML_EXIT_LOCKED;
 }

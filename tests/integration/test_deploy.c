@@ -380,9 +380,21 @@ Test(deploy, a_malformed_pause_record_is_an_error_not_a_crash)
 	cr_assert_eq(ledger_record(l, &rec, NULL, &e), 0, "%s", e.msg);
 	ledger_free(l);
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env pz"), 3, "%s%s", out, err);
-	cr_assert(strstr(err, "no readable position"), "%s", err);
+	/* nothing goes ahead over it: exit 2 saying what and how to clear it */
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "deploy " REL("1.0.0") " --env pz"), 2,
+		     "%s%s", out, err);
+	cr_assert(strstr(err, "expectations is not an object") &&
+			  strstr(err, "'mlctl abort --env pz'"),
+		  "%s", err);
 	free(out);
+	free(err);
+	/* abort clears it; nothing ever served pz, so no node is touched */
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env pz"), 0, "%s%s", out, err);
+	cr_assert(strstr(out, "nodes are left as they are"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "abort --env pz"), 2, "%s", err);
+	cr_assert(strstr(err, "no paused rollout"), "%s", err);
 	free(err);
 }
 
