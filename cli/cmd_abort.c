@@ -254,7 +254,7 @@ int cmd_abort(int argc, char **argv, struct ml_ctx *ctx)
 				     env->name);
 		goto out;
 	}
-	if (rollout_resume_plan(env, pz, &p, &err)) {
+	if (rollout_resume_plan(env, pz, &p, NULL, &err)) {
 		rc = cli_fail(&err);
 		goto out;
 	}

@@ -5,10 +5,10 @@
  * allows before traffic — through the blue/green preview, on the canary
  * nodes before the first step — or right after a rolling or recreate
  * deploy; a gate that says no rolls the environment back and rejects the
- * release there. */
+ * release there. A canary that pauses for a person is continued or
+ * aborted with this plan rebuilt (promote_plan.c). */
 #include "cli.h"
 #include "common.h"
-#include "engine_ops.h"
 #include "gates/gate.h"
 #include "ledger.h"
 #include "lock.h"
@@ -21,7 +21,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 const struct cmd_help cmd_promote_help = {
@@ -38,7 +37,8 @@ const struct cmd_help cmd_promote_help = {
 	"  --force         promote a release rejected in E\n"
 	"  Exit status: 0 promoted; 1 a gate or check said no (E is back on its\n"
 	"  last good release); 2 bad input; 3 operational failure; 4 locked;\n"
-	"  5 promotion order not met or approval needed.",
+	"  5 promotion order not met or approval needed; 6 paused at a manual\n"
+	"  canary step (mlctl continue / abort).",
 };
 
 struct gate_seen {
@@ -148,7 +148,7 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 	struct ml_err err = ML_ERR_INIT;
 	struct engine_gates gates = { 0 };
 	struct gate_limits lim;
-	char *manifest = NULL, *note = NULL;
+	char *manifest = NULL, *note = NULL, *junit_abs = NULL;
 	size_t manifest_len = 0;
 	int rc = cli_load_env("promote", to, &proj, &env);
 	if (rc)
@@ -207,22 +207,15 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 	req.reason = rejected ? "forced over a rejection" : note;
 	req.force = force;
 	req.gates = env->n_gates ? &gates : NULL;
+	junit_abs = junit ? promote_junit_path(junit) : NULL;
+	req.junit = junit_abs;
 	rc = rollout_run(ctx, ledger, &st, &p, &req);
-	if (junit && gates.n_run) {
-		char h[256] = "";
-		gethostname(h, sizeof(h) - 1);
-		struct gate_junit_info info = { env->name, rel->model, rel->version,
-						(long long)time(NULL), h };
-		if (gate_junit_write(junit, gates.results, gates.n_run, &info, &err)) {
-			out_error("%s", err.msg);
-			if (rc == ML_EXIT_OK)
-				rc = ML_EXIT_USAGE;
-		} else {
-			out_progress("promote: JUnit XML written to %s", junit);
-		}
-	}
+	int jrc = promote_write_junit(junit, env, rel->model, rel->version, &gates);
+	if (rc == ML_EXIT_OK)
+		rc = jrc;
 out:
 	promote_gates_release(&gates);
+	free(junit_abs);
 	free(note);
 	free(manifest);
 	plan_release(&p);

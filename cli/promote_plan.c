@@ -8,6 +8,8 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 void promote_insert_gates(const struct cfg_env *env, const struct rstate *st,
 			  struct plan *p, struct engine_gates *g)
@@ -97,6 +99,33 @@ void promote_gates_release(struct engine_gates *g)
 	free(g->results);
 	g->results = NULL;
 	g->n_run = 0;
+}
+
+int promote_write_junit(const char *path, const struct cfg_env *env,
+			const char *model, const char *version,
+			const struct engine_gates *g)
+{
+	if (!path || g->n_run == 0)
+		return ML_EXIT_OK;
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	struct gate_junit_info info = { env->name, model, version,
+					(long long)time(NULL), host };
+	struct ml_err err = ML_ERR_INIT;
+	if (gate_junit_write(path, g->results, g->n_run, &info, &err)) {
+		out_error("%s", err.msg);
+		return ML_EXIT_USAGE;
+	}
+	out_progress("promote: JUnit XML written to %s", path);
+	return ML_EXIT_OK;
+}
+
+char *promote_junit_path(const char *path)
+{
+	char cwd[4096];
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdup(path);
+	return path_join(cwd, path);
 }
 
 bool promote_gates_ahead(const struct plan *p, size_t from)

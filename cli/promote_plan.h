@@ -33,6 +33,16 @@ int promote_gates_prepare(const struct cfg_env *env,
 /* Release the results (the gates that ran) and their array. */
 void promote_gates_release(struct engine_gates *g);
 
+/* Write the results of the gates that ran (none: nothing written) as
+ * JUnit XML to `path`, for model@version in env. ML_EXIT_OK, or
+ * ML_EXIT_USAGE after saying why it could not be written. */
+int promote_write_junit(const char *path, const struct cfg_env *env,
+			const char *model, const char *version,
+			const struct engine_gates *g);
+/* `path` as an absolute path (relative ones are to the current
+ * directory, the project root), for a later continue. Caller frees. */
+char *promote_junit_path(const char *path);
+
 /* Whether p has a GATES step at index `from` or later. */
 bool promote_gates_ahead(const struct plan *p, size_t from);
 

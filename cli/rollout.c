@@ -129,9 +129,21 @@ static void on_stop_signal(int sig)
 	stop_flag = 1;
 }
 
-/* promote's gate results, one entry per gate that ran. */
-static json_t *gates_json(const struct engine_gates *g)
+/* promote's gate results, one entry per gate that ran: this run's, else
+ * those a resumed promote ran before its pause (a plan has one GATES
+ * step); NULL when the run is no promote. New reference. */
+static json_t *gates_json(const struct rollout_req *req)
 {
+	const struct engine_gates *g = req->gates;
+	if ((!g || g->n_run == 0) && req->resume && !req->abort &&
+	    req->resume->gates_json) {
+		json_t *prior = json_loads(req->resume->gates_json, 0, NULL);
+		if (json_is_array(prior))
+			return prior;
+		json_decref(prior);
+	}
+	if (!g)
+		return NULL;
 	json_t *a = json_array();
 	for (size_t i = 0; i < g->n_run; i++)
 		json_array_append_new(a, gate_result_json(&g->results[i]));
@@ -300,8 +312,9 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	if (res.reason[0])
 		json_object_set_new(extra, "reason", json_string(res.reason));
 	json_object_set_new(extra, "steps", json_loads(res.journal_json, 0, NULL));
-	if (req->gates)
-		json_object_set_new(extra, "gates", gates_json(req->gates));
+	json_t *gates = gates_json(req);
+	if (gates)
+		json_object_set_new(extra, "gates", json_incref(gates));
 	if (analysis)
 		json_object_set_new(extra, "analysis", json_loads(analysis, 0, NULL));
 	if (abort_ms >= 0)
@@ -353,6 +366,9 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			 res.canary_percent, c_step, c_steps);
 	else if (done && req->full_reason)
 		snprintf(detail, sizeof(detail), "remaining canary steps skipped");
+	else if (done && req->resume &&
+		 strcmp(req->resume->command, "promote") == 0)
+		snprintf(detail, sizeof(detail), "continued after the pause");
 	rec.detail = detail[0] ? detail : NULL;
 	char oid[41] = "";
 	if (ledger_record(ledger, &rec, oid, &err)) {
@@ -387,8 +403,8 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			json_object_set_new(o, "analysis", json_loads(analysis, 0, NULL));
 		json_object_set_new(o, "ledger_commit", oid[0] ? json_string(oid) : json_null());
 		json_object_set_new(o, "steps", json_loads(res.journal_json, 0, NULL));
-		if (req->gates)
-			json_object_set_new(o, "gates", gates_json(req->gates));
+		if (gates)
+			json_object_set_new(o, "gates", json_incref(gates));
 		char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		out_json_text(t);
 		free(t);
@@ -456,6 +472,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				  "look (mlctl status --env %s)",
 				  env->name, env->name);
 	}
+	json_decref(gates);
 	free(state_json);
 	free(analysis);
 	engine_result_release(&res);

@@ -16,7 +16,8 @@ struct engine_gates;
 struct ledger;
 
 struct rollout_req {
-	const char *action;        /* "deploy" or "rollback" */
+	const char *action;        /* the record's action: "deploy", "promote",
+				      "rollback", "continue", "abort" */
 	const struct cfg_env *env;
 	const struct cfg_release *rel;       /* the manifest at hand (smoke cases) */
 	const struct rstate_release *target; /* the recorded target; NULL: rel's */
@@ -35,6 +36,9 @@ struct rollout_req {
 				      canary steps were skipped */
 	struct engine_gates *gates; /* promote: the gates its GATES step runs
 				       (results reported and recorded), or NULL */
+	const char *junit;         /* promote --junit FILE (absolute), kept
+				      with a pause for the gates a continue
+				      runs; or NULL */
 	/* abort of a pause record that cannot be read (with `abort`, no
 	 * `resume`): the plan returns the nodes to `target`, while the
 	 * record is about the release that paused (cleared_model and
@@ -45,8 +49,18 @@ struct rollout_req {
 
 /* A rollout paused in an environment, as its pause record says. */
 struct rollout_paused {
-	char *action;         /* the run that paused: "deploy", "continue" */
-	int cli_strategy;     /* deploy's --strategy; -1: the environment's */
+	char *action;         /* the run that paused: "deploy", "promote",
+				 "continue" */
+	/* the command that began the rollout, "deploy" or "promote": the
+	 * plan continue and abort rebuild is that command's (a record
+	 * without it: "promote" when action says so, else "deploy") */
+	char *command;
+	char *note;           /* promote: the reason its records carry
+				 ("approved by ..."), or NULL */
+	char *junit;          /* promote --junit FILE (absolute), or NULL */
+	char *gates_json;     /* promote: the results of the gates run
+				 before the pause (a JSON array), or NULL */
+	int cli_strategy;     /* the command's --strategy; -1: the environment's */
 	size_t resume_at;     /* the first step still to run */
 	size_t n_steps;
 	char plan_sha[65];    /* the plan's fingerprint (rollout_plan_sha) */
@@ -75,11 +89,13 @@ void rollout_paused_free(struct rollout_paused *p);
  * the plan that paused. */
 void rollout_plan_sha(const struct plan *p, char hex[65]);
 /* The plan of a paused rollout, rebuilt from its pre-rollout state as
- * deploy built it. -1 with err (ML_EXIT_USAGE) when it is not the plan
- * that paused (the environment's definition changed meanwhile). */
+ * the command that began it built it: deploy's, or promote's with its
+ * GATES step (whose via flags go to `g` when not NULL). -1 with err
+ * (ML_EXIT_USAGE) when it is not the plan that paused (the environment's
+ * definition changed meanwhile). */
 int rollout_resume_plan(const struct cfg_env *env,
 			const struct rollout_paused *pz, struct plan *p,
-			struct ml_err *err);
+			struct engine_gates *g, struct ml_err *err);
 
 /* Runs the whole thing; returns the exit status. */
 int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,

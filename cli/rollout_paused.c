@@ -5,15 +5,17 @@
  *
  * The record (outcome "paused") keeps the environment as it is (canary
  * nodes on the new release, canary weights) plus "rollout": {state
- * "paused", action, cli_strategy, resume_at, n_steps, plan_sha,
+ * "paused", action, command, cli_strategy, resume_at, n_steps, plan_sha,
  * canary_percent, canary_step, canary_steps, timeout_ms, forced, target
  * {release}, pre {the state before the rollout began, as rstate_to_json
- * writes it}} and the "analysis" intervals so far. `continue` and `abort`
- * rebuild the same plan from `pre` (plan_sha must match), and the engine
- * replays the steps before resume_at on paper so that a later rollback
- * undoes them too. */
+ * writes it}; a promote also note and junit} and the "analysis"
+ * intervals so far (a promote's "gates" results too). `continue` and
+ * `abort` rebuild the plan of `command` from `pre` (plan_sha must match),
+ * and the engine replays the steps before resume_at on paper so that a
+ * later rollback undoes them too. */
 #include "rollout.h"
 #include "rollout_internal.h"
+#include "promote_plan.h"
 #include "ledger.h"
 #include "out.h"
 #include "sha256.h"
@@ -79,8 +81,18 @@ json_t *rollout_paused_json(const struct cfg_env *env,
 	char sha[65];
 	rollout_plan_sha(p, sha);
 	int cli = req->resume ? req->resume->cli_strategy : req->strategy;
+	/* what began the rollout, and what its plan and records need */
+	const char *command = req->resume ? req->resume->command : req->action;
+	bool promote = strcmp(command, "promote") == 0;
+	const char *note = req->resume ? req->resume->note : req->reason;
+	const char *junit = req->resume ? req->resume->junit : req->junit;
 	json_object_set_new(o, "state", json_string("paused"));
 	json_object_set_new(o, "action", json_string(req->action));
+	json_object_set_new(o, "command", json_string(command));
+	if (promote) {
+		json_object_set_new(o, "note", note ? json_string(note) : json_null());
+		json_object_set_new(o, "junit", junit ? json_string(junit) : json_null());
+	}
 	json_object_set_new(o, "cli_strategy",
 			    cli >= 0 ? json_string(cfg_strategy_name(
 					       (enum cfg_strategy_type)cli))
@@ -113,6 +125,10 @@ void rollout_paused_free(struct rollout_paused *p)
 	if (!p)
 		return;
 	free(p->action);
+	free(p->command);
+	free(p->note);
+	free(p->junit);
+	free(p->gates_json);
 	free(p->reason);
 	free(p->since);
 	free(p->by);
@@ -130,7 +146,7 @@ static const char *paused_problem(json_t *root)
 	json_t *ro = json_object_get(root, "rollout");
 	json_t *t = json_object_get(ro, "target");
 	json_t *ex = json_object_get(t, "expectations");
-	const char *sha = jstr(t, "sha256");
+	const char *sha = jstr(t, "sha256"), *cmd = jstr(ro, "command");
 	if (!json_is_object(root))
 		return "not a JSON object";
 	if (!json_is_object(ro))
@@ -147,6 +163,9 @@ static const char *paused_problem(json_t *root)
 		return "rollout.resume_at is not a number";
 	if (!json_is_object(json_object_get(ro, "pre")))
 		return "rollout.pre is not an object";
+	if (json_object_get(ro, "command") &&
+	    (!cmd || (strcmp(cmd, "deploy") != 0 && strcmp(cmd, "promote") != 0)))
+		return "rollout.command is neither deploy nor promote";
 	return NULL;
 }
 
@@ -190,6 +209,22 @@ int rollout_paused_load(struct ledger *l, const struct cfg_env *env,
 		goto out;
 	}
 	p->action = xstrdup(jstr(ro, "action") ? jstr(ro, "action") : "deploy");
+	/* records before "command" was written: only a promote's pause said
+	 * action "promote" (a continue's said "continue" whatever began it) */
+	const char *cmd = jstr(ro, "command");
+	if (!cmd)
+		cmd = strcmp(p->action, "promote") == 0 ? "promote" : "deploy";
+	p->command = xstrdup(cmd);
+	if (jstr(ro, "note"))
+		p->note = xstrdup(jstr(ro, "note"));
+	if (jstr(ro, "junit"))
+		p->junit = xstrdup(jstr(ro, "junit"));
+	json_t *gates = json_object_get(root, "gates");
+	if (json_is_array(gates)) {
+		char *g = json_dumps(gates, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		p->gates_json = xstrdup(g);
+		free(g);
+	}
 	p->cli_strategy = cli ? cfg_strategy_parse(cli) : -1;
 	p->resume_at = (size_t)json_integer_value(json_object_get(ro, "resume_at"));
 	p->n_steps = (size_t)json_integer_value(json_object_get(ro, "n_steps"));
@@ -252,7 +287,7 @@ out:
 
 int rollout_resume_plan(const struct cfg_env *env,
 			const struct rollout_paused *pz, struct plan *p,
-			struct ml_err *err)
+			struct engine_gates *g, struct ml_err *err)
 {
 	struct strategy_opts so;
 	strategy_opts_for(env, pz->cli_strategy, &so);
@@ -263,6 +298,15 @@ int rollout_resume_plan(const struct cfg_env *env,
 	fake.version = pz->target.version;
 	if (strategy_plan(&so, &view, &fake, p, err))
 		return -1;
+	if (strcmp(pz->command, "promote") == 0 && env->n_gates) {
+		/* as cmd_promote.c placed it */
+		struct engine_gates mine = { 0 };
+		if (!g)
+			g = &mine;
+		g->order = env->gates;
+		g->n = env->n_gates;
+		promote_insert_gates(env, &pz->pre, p, g);
+	}
 	char sha[65];
 	rollout_plan_sha(p, sha);
 	if (strcmp(sha, pz->plan_sha) != 0 || p->n_steps != pz->n_steps ||
