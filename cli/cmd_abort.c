@@ -6,7 +6,9 @@
  * stops (an analysis pause within ~100 ms, otherwise before its next
  * step), rolls itself back and records "aborted"; abort waits for that.
  * A person's abort is not a verdict on the release: it is not marked
- * rejected (a failed analysis is). */
+ * rejected (a failed analysis is). A pause record that cannot be read
+ * (which refuses every new rollout) is cleared too: the nodes go back to
+ * the ledger's current release. */
 #define _DEFAULT_SOURCE /* kill, gethostname */
 #include "cli.h"
 #include "common.h"
@@ -91,6 +93,121 @@ static int abort_running(const struct ml_ctx *ctx, const struct cfg_env *env,
 	return rc;
 }
 
+/* A pause record that cannot be read (why: rollout_paused_load's word).
+ * The nodes go back to what the ledger says is current, the release of
+ * its newest record that left one serving: as a rollback takes them to a
+ * release (rolling behind a router, recreate without), from where the
+ * pause record says they stand (unknown when even that does not read:
+ * every node loads it again), then with that record's weights. The abort
+ * record ends the pause. With no release ever served there is nothing to
+ * go back to: the nodes are left as they are and only the record is
+ * written. */
+static int abort_unreadable(const struct ml_ctx *ctx, struct ledger *ledger,
+			    const struct cfg_env *env, const struct lock *lk,
+			    const char *reason, const struct ml_err *why)
+{
+	struct ledger_entry *good = NULL, *tip = NULL;
+	struct rstate st = { 0 }, then = { 0 };
+	struct plan p = { 0 };
+	struct ml_err err = ML_ERR_INIT;
+	char *msg = NULL, *state_json = NULL;
+	int rc = ML_EXIT_OK;
+	out_warn("%s", why->msg);
+	if (ledger_current(ledger, env->name, LEDGER_LOAD_STATE | LEDGER_LOAD_MANIFEST,
+			   &good, &tip, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	rstate_init(&st, env);
+	struct ml_err serr = ML_ERR_INIT;
+	if (!tip->state_json || rstate_from_json(&st, env, tip->state_json, &serr)) {
+		rstate_release(&st);
+		rstate_init(&st, env);
+		out_warn("%s: where the nodes stand is unknown (%s); each one gets "
+			 "the current release again",
+			 env->name, serr.msg[0] ? serr.msg : "no state");
+	}
+	bool known = tip->model && tip->version;
+	msg = xasprintf("paused rollout aborted by %s@%s: its record could not be "
+			"read%s%s",
+			lk->holder.user, lk->holder.host, reason ? ": " : "",
+			reason ? reason : "");
+	if (!good) {
+		state_json = rstate_to_json(&st, env, "{\"outcome\": \"aborted\"}");
+		struct ledger_record rec = { 0 };
+		rec.env = env->name;
+		rec.action = LEDGER_ACTION_ABORT;
+		rec.outcome = LEDGER_OUTCOME_ABORTED;
+		rec.model = known ? tip->model : NULL;
+		rec.version = known ? tip->version : NULL;
+		rec.detail = "nothing to go back to";
+		rec.reason = msg;
+		rec.manifest = tip->manifest;
+		rec.manifest_len = tip->manifest_len;
+		rec.state_json = state_json;
+		if (ledger_record(ledger, &rec, NULL, &err)) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+		out_line("%s: the unreadable pause record is cleared; no release "
+			 "ever served %s, so the nodes are left as they are",
+			 env->name, env->name);
+		goto out;
+	}
+	rstate_init(&then, env);
+	if (!good->state_json || rstate_from_json(&then, env, good->state_json, &err) ||
+	    !then.release.model) {
+		if (!err.msg[0])
+			ml_err_set(&err, ML_EXIT_OPERATIONAL,
+				   "the ledger entry of %s %s has no release",
+				   good->model, good->version);
+		rc = cli_fail(&err);
+		goto out;
+	}
+	int type = env->router_driver == CFG_ROUTER_NONE ? CFG_STRAT_RECREATE
+							  : CFG_STRAT_ROLLING;
+	struct strategy_opts so;
+	strategy_opts_for(env, type, &so);
+	struct rollout_state view = rstate_view(&st);
+	struct cfg_release fake = { 0 };
+	fake.version = then.release.version;
+	if (strategy_plan(&so, &view, &fake, &p, &err)) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	bool live = false;
+	for (size_t i = 0; i < env->n_nodes; i++)
+		live |= then.live[i] > 0;
+	if (env->router_driver != CFG_ROUTER_NONE && live) {
+		struct plan_step *s = plan_add(&p, STEP_WEIGHTS, NULL, 0);
+		s->weights = xcalloc(env->n_nodes, sizeof(*s->weights));
+		for (size_t i = 0; i < env->n_nodes; i++)
+			s->weights[i] = then.live[i];
+		plan_step_text(s, "weights as the ledger's current record (%s %s) "
+				  "has them",
+			       then.release.model, then.release.version);
+	}
+	struct rollout_req req = { LEDGER_ACTION_ABORT, env, NULL, &then.release,
+				   tip->manifest, tip->manifest_len, -1, 0, msg,
+				   false };
+	req.abort = true;
+	req.clear_unreadable = true;
+	req.cleared_model = known ? tip->model : NULL;
+	req.cleared_version = known ? tip->version : NULL;
+	rc = rollout_run(ctx, ledger, &st, &p, &req);
+out:
+	free(state_json);
+	free(msg);
+	plan_release(&p);
+	if (then.serving)
+		rstate_release(&then);
+	if (st.serving)
+		rstate_release(&st);
+	ledger_entry_free(good);
+	ledger_entry_free(tip);
+	return rc;
+}
+
 int cmd_abort(int argc, char **argv, struct ml_ctx *ctx)
 {
 	const char *env_name = NULL, *reason = NULL, *pos[1];
@@ -127,7 +244,9 @@ int cmd_abort(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	}
 	if (rollout_paused_load(ledger, env, &pz, &err)) {
-		rc = cli_fail(&err);
+		rc = err.code == ML_EXIT_USAGE
+			     ? abort_unreadable(ctx, ledger, env, lk, reason, &err)
+			     : cli_fail(&err);
 		goto out;
 	}
 	if (!pz) {
@@ -135,7 +254,7 @@ int cmd_abort(int argc, char **argv, struct ml_ctx *ctx)
 				     env->name);
 		goto out;
 	}
-	if (rollout_resume_plan(env, pz, &p, &err)) {
+	if (rollout_resume_plan(env, pz, &p, NULL, &err)) {
 		rc = cli_fail(&err);
 		goto out;
 	}

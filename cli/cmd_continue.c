@@ -3,14 +3,17 @@
  * step, or analysis with `no_data: pause`) at the step after the pause.
  * `--full` skips the remaining canary steps and rolls the release onto
  * every node at once; the reason and who gave it go to the ledger. The
- * plan is rebuilt from the state recorded before the rollout began, so it
- * is the plan that paused (rollout.h), and the canary is judged by the
- * release's analysis block as recorded with the pause. */
+ * plan is rebuilt from the state recorded before the rollout began by the
+ * command that began it, so it is the plan that paused (rollout.h); a
+ * promote's keeps its gates step, and its records stay a promote's. The
+ * canary is judged by the release's analysis block as recorded with the
+ * pause. */
 #include "cli.h"
 #include "common.h"
 #include "ledger.h"
 #include "lock.h"
 #include "opts.h"
+#include "promote_plan.h"
 #include "rollout.h"
 #include "rstate.h"
 #include "strategy.h"
@@ -114,7 +117,9 @@ int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
 	struct rstate st = { 0 };
 	struct plan p = { 0 };
 	struct ml_err err = ML_ERR_INIT;
-	char *full_reason = NULL;
+	struct engine_gates gates = { 0 };
+	struct gate_limits lim;
+	char *full_reason = NULL, *why = NULL;
 	struct cfg_analysis recorded;
 	bool has_recorded = false;
 	int rc = cli_load_env("continue", env_name, &proj, &env);
@@ -158,10 +163,27 @@ int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
 	if (pz->manifest &&
 	    (rc = recorded_analysis(pz, &recorded, &has_recorded)))
 		goto out;
-	if (rollout_resume_plan(env, pz, &p, &err)) {
+	bool promote = strcmp(pz->command, "promote") == 0;
+	if (rollout_resume_plan(env, pz, &p, promote ? &gates : NULL, &err)) {
 		rc = cli_fail(&err);
 		goto out;
 	}
+	/* a promote's gates still ahead run as promote runs them */
+	bool gates_ahead = promote && promote_gates_ahead(&p, pz->resume_at);
+	if (gates_ahead && !rel) {
+		rc = cli_usage_error("continue", "%s's gates are still to run on "
+						 "%s %s and need its manifest as "
+						 "promoted (%s); restore it to "
+						 "continue, or abort",
+				     env->name, pz->target.model,
+				     pz->target.version,
+				     pz->target.manifest_path
+					     ? pz->target.manifest_path
+					     : "?");
+		goto out;
+	}
+	if (gates_ahead && (rc = promote_gates_prepare(env, rel, &lim, &gates)))
+		goto out;
 	if (full) {
 		size_t k = drop_canary_steps(&p, pz->resume_at);
 		full_reason = xasprintf("continued with --full by %s@%s at %d%% "
@@ -171,14 +193,27 @@ int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
 					reason);
 	}
 	rstate_copy(&st, &pz->pre);
-	struct rollout_req req = { LEDGER_ACTION_CONTINUE, env, rel, &pz->target,
-				   pz->manifest, pz->manifest_len, pz->cli_strategy,
-				   timeout_ms, reason, false };
+	/* a promote's records stay a promote's: its action, its reason
+	 * (the approval) and its gates */
+	if (promote && pz->note)
+		why = reason ? xasprintf("%s; %s", pz->note, reason)
+			     : xstrdup(pz->note);
+	struct rollout_req req = { promote ? "promote" : LEDGER_ACTION_CONTINUE,
+				   env, rel, &pz->target, pz->manifest,
+				   pz->manifest_len, pz->cli_strategy, timeout_ms,
+				   why ? why : reason, false };
 	req.rel_analysis = has_recorded ? &recorded : NULL;
 	req.resume = pz;
 	req.full_reason = full_reason;
+	req.gates = gates_ahead ? &gates : NULL;
 	rc = rollout_run(ctx, ledger, &st, &p, &req);
+	int jrc = promote_write_junit(pz->junit, env, pz->target.model,
+				      pz->target.version, &gates);
+	if (rc == ML_EXIT_OK)
+		rc = jrc;
 out:
+	promote_gates_release(&gates);
+	free(why);
 	free(full_reason);
 	plan_release(&p);
 	if (st.serving)

@@ -5,14 +5,15 @@
  * allows before traffic — through the blue/green preview, on the canary
  * nodes before the first step — or right after a rolling or recreate
  * deploy; a gate that says no rolls the environment back and rejects the
- * release there. */
+ * release there. A canary that pauses for a person is continued or
+ * aborted with this plan rebuilt (promote_plan.c). */
 #include "cli.h"
 #include "common.h"
-#include "engine_ops.h"
 #include "gates/gate.h"
 #include "ledger.h"
 #include "lock.h"
 #include "opts.h"
+#include "promote_plan.h"
 #include "rollout.h"
 #include "rstate.h"
 #include "strategy.h"
@@ -20,7 +21,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 const struct cmd_help cmd_promote_help = {
@@ -37,7 +37,8 @@ const struct cmd_help cmd_promote_help = {
 	"  --force         promote a release rejected in E\n"
 	"  Exit status: 0 promoted; 1 a gate or check said no (E is back on its\n"
 	"  last good release); 2 bad input; 3 operational failure; 4 locked;\n"
-	"  5 promotion order not met or approval needed.",
+	"  5 promotion order not met or approval needed; 6 paused at a manual\n"
+	"  canary step (mlctl continue / abort).",
 };
 
 struct gate_seen {
@@ -108,63 +109,6 @@ static int order_check(struct ledger *ledger, const struct project *proj,
 	return ML_EXIT_OK;
 }
 
-/* Put the GATES step where the strategy allows it before traffic. */
-static void insert_gates(const struct cfg_env *env, const struct rstate *st,
-			 struct plan *p, struct engine_gates *g)
-{
-	size_t at = p->n_steps;
-	const size_t *nodes = p->target_nodes;
-	size_t n = p->n_target_nodes;
-	size_t *all = NULL;
-	const char *where = "on every node";
-	bool has_switch = false;
-	for (size_t i = 0; i < p->n_steps; i++)
-		has_switch |= p->steps[i].kind == STEP_SWITCH;
-	if (p->strategy == CFG_STRAT_BLUEGREEN && has_switch) {
-		for (size_t i = p->n_steps; i > 0; i--)
-			if (p->steps[i - 1].kind == STEP_SWITCH) {
-				at = i - 1;
-				break;
-			}
-		g->via_preview = true;
-		where = "through the preview listener, before the switch";
-	} else if (p->strategy == CFG_STRAT_CANARY) {
-		for (size_t i = 0; i < p->n_steps; i++)
-			if (p->steps[i].kind == STEP_WEIGHTS) {
-				at = i;
-				break;
-			}
-		where = "on the canary nodes, before the first step";
-	} else {
-		/* rolling, recreate, or nothing left to deploy: the nodes in
-		 * rotation, through the live listener */
-		g->via_router = env->router_driver != CFG_ROUTER_NONE;
-		where = p->n_steps ? "right after the deploy" : "on what serves now";
-	}
-	if (!nodes || n == 0 ||
-	    (!g->via_preview && p->strategy != CFG_STRAT_CANARY)) {
-		/* after a rolling or recreate deploy every node serves the
-		 * release; with nothing to deploy, the nodes in rotation do */
-		all = xmalloc((env->n_nodes + 1) * sizeof(*all));
-		n = 0;
-		for (size_t i = 0; i < env->n_nodes; i++)
-			if (p->n_steps || st->live[i] > 0)
-				all[n++] = i;
-		nodes = all;
-	}
-	struct plan_step *s = plan_insert(p, at, STEP_GATES, nodes, n);
-	char list[160] = "";
-	size_t k = 0;
-	for (size_t i = 0; i < g->n; i++) {
-		int w = snprintf(list + k, sizeof(list) - k, "%s%s", i ? ", " : "",
-				 cfg_gate_name(g->order[i]));
-		if (w > 0 && (size_t)w < sizeof(list) - k)
-			k += (size_t)w;
-	}
-	plan_step_text(s, "gates %s %s", list, where);
-	free(all);
-}
-
 int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 {
 	const char *to = NULL, *strategy = NULL, *timeout = NULL, *junit = NULL;
@@ -204,7 +148,7 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 	struct ml_err err = ML_ERR_INIT;
 	struct engine_gates gates = { 0 };
 	struct gate_limits lim;
-	char *manifest = NULL, *note = NULL;
+	char *manifest = NULL, *note = NULL, *junit_abs = NULL;
 	size_t manifest_len = 0;
 	int rc = cli_load_env("promote", to, &proj, &env);
 	if (rc)
@@ -213,23 +157,7 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 				    &manifest_len)))
 		goto out;
 	/* the gates' settings are checked before anything happens */
-	gate_limits_merge(&env->checks, &rel->checks, rel->serving_mode, &lim);
-	for (size_t i = 0; i < lim.n_held; i++)
-		out_warn("%s", lim.held[i]);
-	gates.order = env->gates;
-	gates.n = env->n_gates;
-	gates.lim = &lim;
-	gates.results = xcalloc(env->n_gates + 1, sizeof(*gates.results));
-	struct gate_target none = { 0 };
-	struct gate_ctx gc = { env, rel, &lim, &none, ".", NULL };
-	for (size_t i = 0; i < env->n_gates; i++) {
-		struct ml_err e = ML_ERR_INIT;
-		if (gate_preflight(env->gates[i], &gc, &e)) {
-			out_error("%s", e.msg);
-			rc = ML_EXIT_USAGE;
-		}
-	}
-	if (rc)
+	if ((rc = promote_gates_prepare(env, rel, &lim, &gates)))
 		goto out;
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))
 		goto out;
@@ -263,7 +191,7 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	}
 	if (env->n_gates)
-		insert_gates(env, &st, &p, &gates);
+		promote_insert_gates(env, &st, &p, &gates);
 	char host[128] = "?";
 	gethostname(host, sizeof(host) - 1);
 	const char *user = getenv("USER") ? getenv("USER") : "?";
@@ -279,24 +207,15 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 	req.reason = rejected ? "forced over a rejection" : note;
 	req.force = force;
 	req.gates = env->n_gates ? &gates : NULL;
+	junit_abs = junit ? promote_junit_path(junit) : NULL;
+	req.junit = junit_abs;
 	rc = rollout_run(ctx, ledger, &st, &p, &req);
-	if (junit && gates.n_run) {
-		char h[256] = "";
-		gethostname(h, sizeof(h) - 1);
-		struct gate_junit_info info = { env->name, rel->model, rel->version,
-						(long long)time(NULL), h };
-		if (gate_junit_write(junit, gates.results, gates.n_run, &info, &err)) {
-			out_error("%s", err.msg);
-			if (rc == ML_EXIT_OK)
-				rc = ML_EXIT_USAGE;
-		} else {
-			out_progress("promote: JUnit XML written to %s", junit);
-		}
-	}
+	int jrc = promote_write_junit(junit, env, rel->model, rel->version, &gates);
+	if (rc == ML_EXIT_OK)
+		rc = jrc;
 out:
-	for (size_t i = 0; i < gates.n_run; i++)
-		gate_result_release(&gates.results[i]);
-	free(gates.results);
+	promote_gates_release(&gates);
+	free(junit_abs);
 	free(note);
 	free(manifest);
 	plan_release(&p);

@@ -95,10 +95,8 @@ int cmd_rollback(int argc, char **argv, struct ml_ctx *ctx)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (rollout_refuse_when_paused(ledger, env)) {
-		rc = ML_EXIT_LOCKED;
+	if ((rc = rollout_refuse_when_paused(ledger, env)))
 		goto out;
-	}
 	if (rstate_load(&st, env, ledger, &err)) {
 		rc = cli_fail(&err);
 		goto out;

@@ -1,18 +1,10 @@
 /* rollout.c — running a plan for a command: progress lines, the engine on
- * the real drivers, the ledger record and the final result.
- *
- * A canary that pauses (a `pause: manual` step, or analysis with
- * `no_data: pause`) is recorded with outcome "paused"; its state.json
- * (the environment as it is: canary nodes on the new release, canary
- * weights) carries "rollout": {state "paused", action, cli_strategy,
- * resume_at, n_steps, plan_sha, canary_percent, canary_step,
- * canary_steps, timeout_ms, forced, target {release}, pre {the state
- * before the rollout began, as rstate_to_json writes it}} and the
- * "analysis" intervals so far. `continue` and `abort` rebuild the same
- * plan from `pre` (plan_sha must match), and the engine replays the steps
- * before resume_at on paper so that a later rollback undoes them too. */
+ * the real drivers, the ledger record and the final result. A canary that
+ * pauses is recorded with outcome "paused" and what `continue` and
+ * `abort` need to resume it (rollout_paused.c). */
 #define _DEFAULT_SOURCE /* SA_RESETHAND */
 #include "rollout.h"
+#include "rollout_internal.h"
 #include "common.h"
 #include "analysis.h"
 #include "engine.h"
@@ -22,7 +14,6 @@
 #include "ledger.h"
 #include "lock.h"
 #include "out.h"
-#include "sha256.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -105,239 +96,25 @@ static void on_progress(const struct engine_event *ev, void *payload)
 /* DESIGN.md's outcome words: a deploy that a check refused is rejected;
  * one stopped by its deadline is aborted; one whose step failed and was
  * undone is rolled back (the ledger counts only a rollback action's
- * "rolled back" as serving); "failed" when the undo itself failed. */
+ * "rolled back" as serving); "failed" when the undo itself failed. A
+ * rollback stopped by its deadline is undone like a deploy, back on the
+ * release it meant to leave (still the ledger's current one): aborted
+ * too, never "rolled back", which would make its target current; any
+ * other rollback that did not finish failed. */
 static const char *outcome_of(const struct engine_result *res, const char *action)
 {
 	bool rollback = strcmp(action, "rollback") == 0;
 	if (res->exit_code == ML_EXIT_OK)
 		return rollback ? LEDGER_OUTCOME_ROLLED_BACK : LEDGER_OUTCOME_DEPLOYED;
-	if (res->rollback_failed || rollback)
+	if (res->rollback_failed)
 		return LEDGER_OUTCOME_FAILED;
 	if (res->timed_out)
 		return LEDGER_OUTCOME_ABORTED;
+	if (rollback)
+		return LEDGER_OUTCOME_FAILED;
 	if (res->exit_code == ML_EXIT_CHECK_FAILED)
 		return LEDGER_OUTCOME_REJECTED;
 	return LEDGER_OUTCOME_ROLLED_BACK;
-}
-
-/* ---- paused rollouts ------------------------------------------------- */
-
-void rollout_plan_sha(const struct plan *p, char hex[65])
-{
-	size_t len = 32;
-	for (size_t i = 0; i < p->n_steps; i++)
-		len += (p->steps[i].text ? strlen(p->steps[i].text) : 0) + 1;
-	char *buf = xmalloc(len), *w = buf;
-	w += sprintf(w, "%s\n", cfg_strategy_name(p->strategy));
-	for (size_t i = 0; i < p->n_steps; i++)
-		w += sprintf(w, "%s\n", p->steps[i].text ? p->steps[i].text : "");
-	sha256_hex(buf, (size_t)(w - buf), hex);
-	free(buf);
-}
-
-/* The canary step (1-based) the step at `index` belongs to, and how many
- * there are: analyse and pause steps counted. */
-static void canary_position(const struct plan *p, size_t index, int *step,
-			    int *steps)
-{
-	*step = *steps = 0;
-	for (size_t i = 0; i < p->n_steps; i++) {
-		if (p->steps[i].kind != STEP_ANALYSE && p->steps[i].kind != STEP_PAUSE)
-			continue;
-		(*steps)++;
-		if (i <= index)
-			*step = *steps;
-	}
-}
-
-static json_t *target_json(const struct rstate_release *t)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "model", json_string(t->model));
-	json_object_set_new(o, "version", json_string(t->version));
-	if (t->manifest_path)
-		json_object_set_new(o, "manifest", json_string(t->manifest_path));
-	json_object_set_new(o, "artifact", json_string(t->artifact ? t->artifact : ""));
-	json_object_set_new(o, "sha256", json_string(t->sha256));
-	json_t *ex = t->expectations_json ? json_loads(t->expectations_json, 0, NULL)
-					  : NULL;
-	json_object_set_new(o, "expectations", ex ? ex : json_object());
-	return o;
-}
-
-static json_t *paused_json(const struct cfg_env *env,
-			   const struct rollout_req *req, const struct plan *p,
-			   const struct engine_result *res,
-			   const struct rstate *pre,
-			   const struct rstate_release *target, int c_step,
-			   int c_steps)
-{
-	json_t *o = json_object();
-	char sha[65];
-	rollout_plan_sha(p, sha);
-	int cli = req->resume ? req->resume->cli_strategy : req->strategy;
-	json_object_set_new(o, "state", json_string("paused"));
-	json_object_set_new(o, "action", json_string(req->action));
-	json_object_set_new(o, "cli_strategy",
-			    cli >= 0 ? json_string(cfg_strategy_name(
-					       (enum cfg_strategy_type)cli))
-				     : json_null());
-	json_object_set_new(o, "resume_at", json_integer((json_int_t)res->paused_at + 1));
-	json_object_set_new(o, "n_steps", json_integer((json_int_t)p->n_steps));
-	json_object_set_new(o, "plan_sha", json_string(sha));
-	json_object_set_new(o, "canary_percent", json_integer(res->canary_percent));
-	json_object_set_new(o, "canary_step", json_integer(c_step));
-	json_object_set_new(o, "canary_steps", json_integer(c_steps));
-	json_object_set_new(o, "timeout_ms", json_integer(req->timeout_ms));
-	json_object_set_new(o, "forced", json_boolean(req->force ||
-						      (req->resume && req->resume->forced)));
-	json_object_set_new(o, "target", target_json(target));
-	char *pj = rstate_to_json(pre, env, NULL);
-	json_t *pre_o = json_loads(pj, 0, NULL);
-	free(pj);
-	json_object_set_new(o, "pre", pre_o ? pre_o : json_null());
-	return o;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-void rollout_paused_free(struct rollout_paused *p)
-{
-	if (!p)
-		return;
-	free(p->action);
-	free(p->reason);
-	free(p->since);
-	free(p->by);
-	if (p->pre.serving)
-		rstate_release(&p->pre);
-	rstate_release_free(&p->target);
-	free(p->analysis_json);
-	free(p->manifest);
-	free(p);
-}
-
-int rollout_paused_load(struct ledger *l, const struct cfg_env *env,
-			struct rollout_paused **out, struct ml_err *err)
-{
-	*out = NULL;
-	if (!l)
-		return 0;
-	struct ledger_entry *tip = NULL;
-	if (ledger_current(l, env->name, LEDGER_LOAD_STATE | LEDGER_LOAD_MANIFEST,
-			   NULL, &tip, err))
-		return -1;
-	if (!tip || !tip->outcome ||
-	    strcmp(tip->outcome, LEDGER_OUTCOME_PAUSED) != 0) {
-		ledger_entry_free(tip);
-		return 0;
-	}
-	int rc = -1;
-	json_t *root = tip->state_json ? json_loads(tip->state_json, 0, NULL) : NULL;
-	json_t *ro = json_object_get(root, "rollout");
-	json_t *t = json_object_get(ro, "target");
-	struct rollout_paused *p = xcalloc(1, sizeof(*p));
-	const char *sha = jstr(t, "sha256"), *cli = jstr(ro, "cli_strategy");
-	if (!json_is_object(ro) || !jstr(t, "model") || !jstr(t, "version") ||
-	    !sha || !cfg_is_sha256(sha) || !jstr(ro, "plan_sha") ||
-	    (json_object_get(t, "expectations") &&
-	     !json_is_object(json_object_get(t, "expectations"))) ||
-	    !json_is_integer(json_object_get(ro, "resume_at")) ||
-	    !json_is_object(json_object_get(ro, "pre"))) {
-		ml_err_set(err, ML_EXIT_OPERATIONAL,
-			   "the paused rollout of %s (ledger commit %.12s) has no "
-			   "readable position",
-			   env->name, tip->oid);
-		goto out;
-	}
-	p->action = xstrdup(jstr(ro, "action") ? jstr(ro, "action") : "deploy");
-	p->cli_strategy = cli ? cfg_strategy_parse(cli) : -1;
-	p->resume_at = (size_t)json_integer_value(json_object_get(ro, "resume_at"));
-	p->n_steps = (size_t)json_integer_value(json_object_get(ro, "n_steps"));
-	snprintf(p->plan_sha, sizeof(p->plan_sha), "%s", jstr(ro, "plan_sha"));
-	p->canary_percent = (int)json_integer_value(json_object_get(ro, "canary_percent"));
-	p->canary_step = (int)json_integer_value(json_object_get(ro, "canary_step"));
-	p->canary_steps = (int)json_integer_value(json_object_get(ro, "canary_steps"));
-	p->timeout_ms = json_integer_value(json_object_get(ro, "timeout_ms"));
-	p->forced = json_is_true(json_object_get(ro, "forced"));
-	p->reason = xstrdup(tip->reason ? tip->reason : "");
-	char when[32];
-	time_t tt = (time_t)tip->when;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	p->since = xstrdup(when);
-	p->by = xstrdup(tip->author_name ? tip->author_name : "");
-	p->target.model = xstrdup(jstr(t, "model"));
-	p->target.version = xstrdup(jstr(t, "version"));
-	if (jstr(t, "manifest"))
-		p->target.manifest_path = xstrdup(jstr(t, "manifest"));
-	p->target.artifact = xstrdup(jstr(t, "artifact") ? jstr(t, "artifact") : "");
-	snprintf(p->target.sha256, sizeof(p->target.sha256), "%s", sha);
-	json_t *ex = json_object_get(t, "expectations");
-	if (ex) {
-		char *e = json_dumps(ex, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		p->target.expectations_json = xstrdup(e);
-		free(e);
-	}
-	char *pj = json_dumps(json_object_get(ro, "pre"), JSON_COMPACT);
-	rstate_init(&p->pre, env);
-	int prc = rstate_from_json(&p->pre, env, pj, err);
-	free(pj);
-	if (prc)
-		goto out;
-	json_t *an = json_object_get(root, "analysis");
-	if (json_is_array(an)) {
-		char *a = json_dumps(an, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		p->analysis_json = xstrdup(a);
-		free(a);
-	}
-	if (tip->manifest) {
-		p->manifest = xmalloc(tip->manifest_len + 1);
-		memcpy(p->manifest, tip->manifest, tip->manifest_len);
-		p->manifest[tip->manifest_len] = '\0';
-		p->manifest_len = tip->manifest_len;
-	}
-	*out = p;
-	p = NULL;
-	rc = 0;
-out:
-	rollout_paused_free(p);
-	json_decref(root);
-	ledger_entry_free(tip);
-	return rc;
-}
-
-int rollout_resume_plan(const struct cfg_env *env,
-			const struct rollout_paused *pz, struct plan *p,
-			struct ml_err *err)
-{
-	struct strategy_opts so;
-	strategy_opts_for(env, pz->cli_strategy, &so);
-	struct rollout_state view = rstate_view(&pz->pre);
-	struct cfg_release fake;
-	memset(&fake, 0, sizeof(fake));
-	fake.model = pz->target.model;
-	fake.version = pz->target.version;
-	if (strategy_plan(&so, &view, &fake, p, err))
-		return -1;
-	char sha[65];
-	rollout_plan_sha(p, sha);
-	if (strcmp(sha, pz->plan_sha) != 0 || p->n_steps != pz->n_steps ||
-	    pz->resume_at > p->n_steps) {
-		plan_release(p);
-		return ml_err_set(err, ML_EXIT_USAGE,
-				  "the plan of the paused rollout of %s %s cannot "
-				  "be rebuilt: %s's definition changed since it "
-				  "paused (%s); restore it to continue or abort",
-				  pz->target.model, pz->target.version, env->name,
-				  env->file ? env->file : env->name);
-	}
-	return 0;
 }
 
 /* ^C or SIGTERM (`mlctl abort` of a running rollout) while a plan runs:
@@ -352,30 +129,21 @@ static void on_stop_signal(int sig)
 	stop_flag = 1;
 }
 
-/* A fresh rollout waits while one is paused: exit 4 with a clear word. */
-bool rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env)
+/* promote's gate results, one entry per gate that ran: this run's, else
+ * those a resumed promote ran before its pause (a plan has one GATES
+ * step); NULL when the run is no promote. New reference. */
+static json_t *gates_json(const struct rollout_req *req)
 {
-	struct rollout_paused *p = NULL;
-	struct ml_err err = ML_ERR_INIT;
-	if (rollout_paused_load(ledger, env, &p, &err)) {
-		out_warn("%s", err.msg);
-		return false;
+	const struct engine_gates *g = req->gates;
+	if ((!g || g->n_run == 0) && req->resume && !req->abort &&
+	    req->resume->gates_json) {
+		json_t *prior = json_loads(req->resume->gates_json, 0, NULL);
+		if (json_is_array(prior))
+			return prior;
+		json_decref(prior);
 	}
-	if (!p)
-		return false;
-	out_error("%s has a paused rollout of %s %s (canary at %d%%, step %d of "
-		  "%d, paused %s by %s): 'mlctl continue --env %s' resumes it, "
-		  "'mlctl abort --env %s' rolls it back",
-		  env->name, p->target.model, p->target.version, p->canary_percent,
-		  p->canary_step, p->canary_steps, p->since, p->by, env->name,
-		  env->name);
-	rollout_paused_free(p);
-	return true;
-}
-
-/* promote's gate results, one entry per gate that ran. */
-static json_t *gates_json(const struct engine_gates *g)
-{
+	if (!g)
+		return NULL;
 	json_t *a = json_array();
 	for (size_t i = 0; i < g->n_run; i++)
 		json_array_append_new(a, gate_result_json(&g->results[i]));
@@ -399,13 +167,12 @@ int rollout_prepare(const struct ml_ctx *ctx, struct ledger *ledger,
 		lock_holder_describe(&(*lk)->stale, buf, sizeof(buf));
 		out_warn("replaced a stale lock on %s (%s)", env->name, buf);
 	}
-	int rc = ML_EXIT_OK;
-	if (rollout_refuse_when_paused(ledger, env)) {
-		rc = ML_EXIT_LOCKED;
-	} else if (ledger_is_rejected(ledger, env->name, rel->model, rel->version,
-				      rejected, &reason, &err)) {
+	int rc = rollout_refuse_when_paused(ledger, env);
+	if (rc == ML_EXIT_OK &&
+	    ledger_is_rejected(ledger, env->name, rel->model, rel->version,
+			       rejected, &reason, &err)) {
 		rc = cli_fail(&err);
-	} else if (*rejected && !force) {
+	} else if (rc == ML_EXIT_OK && *rejected && !force) {
 		out_error("%s %s is rejected in %s%s%s; %s it anyway with --force",
 			  rel->model, rel->version, env->name, reason ? ": " : "",
 			  reason ? reason : "", action);
@@ -425,13 +192,21 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 {
 	const struct cfg_env *env = req->env;
 	struct ml_err err = ML_ERR_INIT;
-	if (!req->resume && rollout_refuse_when_paused(ledger, env))
-		return ML_EXIT_LOCKED;
+	if (!req->resume && !req->clear_unreadable) {
+		int prc = rollout_refuse_when_paused(ledger, env);
+		if (prc)
+			return prc;
+	}
 	struct rstate_release target = { 0 };
 	if (req->target)
 		rstate_release_copy(&target, req->target);
 	else
 		rstate_release_set(&target, req->rel);
+	/* what the record is about: the target, or the release an unreadable
+	 * pause record paused */
+	bool cleared = req->cleared_model && req->cleared_version;
+	const char *model = cleared ? req->cleared_model : target.model;
+	const char *version = cleared ? req->cleared_version : target.version;
 	struct rstate pre;
 	rstate_copy(&pre, st);
 	char *run_dir = rollout_run_dir(ctx, env);
@@ -469,6 +244,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			     req->abort ? "rolling back" : "resuming",
 			     req->resume->resume_at + (req->abort ? 0 : 1),
 			     p->n_steps, cfg_strategy_name(p->strategy));
+	else if (req->clear_unreadable)
+		out_progress("%s %s %s in %s: back to %s %s (%s, %zu step%s)",
+			     req->action, model, version, env->name, target.model,
+			     target.version, cfg_strategy_name(p->strategy),
+			     p->n_steps, p->n_steps == 1 ? "" : "s");
 	else
 		out_progress("%s %s %s -> %s in %s (%s, %zu step%s)", req->action,
 			     target.model,
@@ -495,6 +275,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 					       (double)req->timeout_ms);
 	if (abort_ms < 0 && res.stable_at_ms > 0)
 		abort_ms = 0;
+	/* a rollback's undo returns to the release it meant to leave: no
+	 * figure of a return to the stable release */
+	bool rollback = strcmp(req->action, "rollback") == 0;
+	if (rollback)
+		abort_ms = -1;
 	engine_real_release(&real);
 	http_client_close(real.http);
 	sigaction(SIGINT, &old_int, NULL);
@@ -510,7 +295,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	char pause_why[600] = "";
 	int c_step = 0, c_steps = 0;
 	if (rc == ML_EXIT_PAUSED) {
-		canary_position(p, res.paused_at, &c_step, &c_steps);
+		rollout_canary_position(p, res.paused_at, &c_step, &c_steps);
 		if (strncmp(res.reason, "canary paused", 13) == 0)
 			snprintf(pause_why, sizeof(pause_why), "%s", res.reason);
 		else
@@ -528,8 +313,9 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	if (res.reason[0])
 		json_object_set_new(extra, "reason", json_string(res.reason));
 	json_object_set_new(extra, "steps", json_loads(res.journal_json, 0, NULL));
-	if (req->gates)
-		json_object_set_new(extra, "gates", gates_json(req->gates));
+	json_t *gates = gates_json(req);
+	if (gates)
+		json_object_set_new(extra, "gates", json_incref(gates));
 	if (analysis)
 		json_object_set_new(extra, "analysis", json_loads(analysis, 0, NULL));
 	if (abort_ms >= 0)
@@ -538,7 +324,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		json_object_set_new(extra, "full", json_string(req->full_reason));
 	if (rc == ML_EXIT_PAUSED)
 		json_object_set_new(extra, "rollout",
-				    paused_json(env, req, p, &res, &pre, &target,
+				    rollout_paused_json(env, req, p, &res, &pre, &target,
 						c_step, c_steps));
 	char *extra_txt = json_dumps(extra, JSON_COMPACT);
 	char *state_json = rstate_to_json(st, env, extra_txt);
@@ -549,8 +335,8 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	rec.env = env->name;
 	rec.action = req->action;
 	rec.outcome = outcome;
-	rec.model = target.model;
-	rec.version = target.version;
+	rec.model = model;
+	rec.version = version;
 	rec.strategy = cfg_strategy_name(p->strategy);
 	rec.reason = res.reason[0] ? res.reason : req->reason;
 	if (rc == ML_EXIT_PAUSED)
@@ -581,6 +367,9 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			 res.canary_percent, c_step, c_steps);
 	else if (done && req->full_reason)
 		snprintf(detail, sizeof(detail), "remaining canary steps skipped");
+	else if (done && req->resume &&
+		 strcmp(req->resume->command, "promote") == 0)
+		snprintf(detail, sizeof(detail), "continued after the pause");
 	rec.detail = detail[0] ? detail : NULL;
 	char oid[41] = "";
 	if (ledger_record(ledger, &rec, oid, &err)) {
@@ -594,9 +383,9 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		json_t *o = json_object();
 		json_object_set_new(o, "env", json_string(env->name));
 		json_object_set_new(o, "action", json_string(req->action));
-		json_object_set_new(o, "model", json_string(target.model));
+		json_object_set_new(o, "model", json_string(model));
 		json_object_set_new(o, "from", p->from_version ? json_string(p->from_version) : json_null());
-		json_object_set_new(o, "to", json_string(target.version));
+		json_object_set_new(o, "to", json_string(version));
 		json_object_set_new(o, "strategy", json_string(cfg_strategy_name(p->strategy)));
 		json_object_set_new(o, "outcome", json_string(outcome));
 		json_object_set_new(o, "exit_code", json_integer(rc));
@@ -615,12 +404,17 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			json_object_set_new(o, "analysis", json_loads(analysis, 0, NULL));
 		json_object_set_new(o, "ledger_commit", oid[0] ? json_string(oid) : json_null());
 		json_object_set_new(o, "steps", json_loads(res.journal_json, 0, NULL));
-		if (req->gates)
-			json_object_set_new(o, "gates", gates_json(req->gates));
+		if (gates)
+			json_object_set_new(o, "gates", json_incref(gates));
 		char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		out_json_text(t);
 		free(t);
 		json_decref(o);
+	} else if (rc == ML_EXIT_OK && req->clear_unreadable) {
+		out_line("%s: %s %s aborted (its pause record could not be read); "
+			 "back on %s",
+			 env->name, model, version,
+			 st->release.version ? st->release.version : "nothing");
 	} else if (rc == ML_EXIT_OK && req->abort) {
 		out_line("%s: %s %s aborted; back on %s (all traffic on it %.0f "
 			 "ms after the abort began)",
@@ -653,7 +447,13 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		else
 			out_error("%s %s %s in %s: %s", req->action, target.model,
 				  target.version, env->name, res.reason);
-		if (res.rolled_back && !res.rollback_failed && abort_ms >= 0)
+		if (rollback && !res.rollback_failed)
+			out_line("%s: not rolled back to %s%s; still on %s",
+				 env->name, target.version,
+				 res.rolled_back ? " (its steps were undone)" : "",
+				 st->release.version ? st->release.version
+						     : "nothing");
+		else if (res.rolled_back && !res.rollback_failed && abort_ms >= 0)
 			out_line("%s: rolled back; still on %s (all traffic on it "
 				 "%.0f ms after the %s)",
 				 env->name,
@@ -673,6 +473,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				  "look (mlctl status --env %s)",
 				  env->name, env->name);
 	}
+	json_decref(gates);
 	free(state_json);
 	free(analysis);
 	engine_result_release(&res);

@@ -16,7 +16,8 @@ struct engine_gates;
 struct ledger;
 
 struct rollout_req {
-	const char *action;        /* "deploy" or "rollback" */
+	const char *action;        /* the record's action: "deploy", "promote",
+				      "rollback", "continue", "abort" */
 	const struct cfg_env *env;
 	const struct cfg_release *rel;       /* the manifest at hand (smoke cases) */
 	const struct rstate_release *target; /* the recorded target; NULL: rel's */
@@ -39,12 +40,31 @@ struct rollout_req {
 				       block to judge the canary by instead
 				       of rel's (continue: the recorded
 				       manifest's), or NULL */
+	const char *junit;         /* promote --junit FILE (absolute), kept
+				      with a pause for the gates a continue
+				      runs; or NULL */
+	/* abort of a pause record that cannot be read (with `abort`, no
+	 * `resume`): the plan returns the nodes to `target`, while the
+	 * record is about the release that paused (cleared_model and
+	 * cleared_version; NULL when unknown: target's) */
+	bool clear_unreadable;
+	const char *cleared_model, *cleared_version;
 };
 
 /* A rollout paused in an environment, as its pause record says. */
 struct rollout_paused {
-	char *action;         /* the run that paused: "deploy", "continue" */
-	int cli_strategy;     /* deploy's --strategy; -1: the environment's */
+	char *action;         /* the run that paused: "deploy", "promote",
+				 "continue" */
+	/* the command that began the rollout, "deploy" or "promote": the
+	 * plan continue and abort rebuild is that command's (a record
+	 * without it: "promote" when action says so, else "deploy") */
+	char *command;
+	char *note;           /* promote: the reason its records carry
+				 ("approved by ..."), or NULL */
+	char *junit;          /* promote --junit FILE (absolute), or NULL */
+	char *gates_json;     /* promote: the results of the gates run
+				 before the pause (a JSON array), or NULL */
+	int cli_strategy;     /* the command's --strategy; -1: the environment's */
 	size_t resume_at;     /* the first step still to run */
 	size_t n_steps;
 	char plan_sha[65];    /* the plan's fingerprint (rollout_plan_sha) */
@@ -62,8 +82,10 @@ struct rollout_paused {
 };
 
 /* The paused rollout of env: *out (free with rollout_paused_free) when
- * the ledger tip is a pause, else NULL. -1 with err on a ledger that
- * cannot be read or a pause record that cannot be parsed. */
+ * the ledger tip is a pause, else NULL. -1 with err: code ML_EXIT_USAGE
+ * when the tip is a pause whose record cannot be parsed (the message
+ * names the commit and says that `mlctl abort` clears it),
+ * ML_EXIT_OPERATIONAL when the ledger cannot be read. */
 int rollout_paused_load(struct ledger *l, const struct cfg_env *env,
 			struct rollout_paused **out, struct ml_err *err);
 void rollout_paused_free(struct rollout_paused *p);
@@ -71,11 +93,13 @@ void rollout_paused_free(struct rollout_paused *p);
  * the plan that paused. */
 void rollout_plan_sha(const struct plan *p, char hex[65]);
 /* The plan of a paused rollout, rebuilt from its pre-rollout state as
- * deploy built it. -1 with err (ML_EXIT_USAGE) when it is not the plan
- * that paused (the environment's definition changed meanwhile). */
+ * the command that began it built it: deploy's, or promote's with its
+ * GATES step (whose via flags go to `g` when not NULL). -1 with err
+ * (ML_EXIT_USAGE) when it is not the plan that paused (the environment's
+ * definition changed meanwhile). */
 int rollout_resume_plan(const struct cfg_env *env,
 			const struct rollout_paused *pz, struct plan *p,
-			struct ml_err *err);
+			struct engine_gates *g, struct ml_err *err);
 
 /* Runs the whole thing; returns the exit status. */
 int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
@@ -85,17 +109,21 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 struct lock;
 /* Before a deploy or promote of rel into env: take env's lock (a stale
  * one is replaced with a warning; held: exit 4 naming the holder), refuse
- * an env with a paused rollout (4) and a release rejected there unless
- * `force` (2). ML_EXIT_OK with *lk held and *rejected telling whether it
- * goes ahead over a rejection; otherwise the exit status, *lk NULL. */
+ * an env with a paused rollout (4, or 2 when its record cannot be read)
+ * and a release rejected there unless `force` (2). ML_EXIT_OK with *lk
+ * held and *rejected telling whether it goes ahead over a rejection;
+ * otherwise the exit status, *lk NULL. */
 int rollout_prepare(const struct ml_ctx *ctx, struct ledger *ledger,
 		    const struct cfg_env *env, const struct cfg_release *rel,
 		    const char *action, bool force, struct lock **lk,
 		    bool *rejected);
 
-/* True (after saying so on stderr) when env has a paused rollout that
- * must be continued or aborted first. */
-bool rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env);
+/* ML_EXIT_OK when nothing is paused in env. Otherwise, after saying so
+ * on stderr: ML_EXIT_LOCKED when a paused rollout must be continued or
+ * aborted first; ML_EXIT_USAGE when the pause record cannot be read
+ * (`mlctl abort` clears it); ML_EXIT_OPERATIONAL when the ledger cannot
+ * be read. */
+int rollout_refuse_when_paused(struct ledger *ledger, const struct cfg_env *env);
 
 /* The result of a rollout with nothing to do (text, or one JSON document). */
 void rollout_print_noop(const struct cfg_env *env, const char *action,

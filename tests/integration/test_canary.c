@@ -573,3 +573,78 @@ Test(canary, the_progress_deadline_aborts_the_canary)
 	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
 	json_decref(h);
 }
+
+/* Replace the tip of the ledger branch env/<env> with a copy whose
+ * state.json has its "rollout" object's plan_sha renamed: a pause record
+ * no mlctl can read (the message and trailers are kept). */
+static void spoil_pause_record(const char *env)
+{
+	char *cmd = xasprintf(
+		"set -e; export GIT_DIR=%s/ledger GIT_INDEX_FILE=%s/spoil.idx "
+		"GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t "
+		"GIT_COMMITTER_EMAIL=t@t; b=refs/heads/env/%s; "
+		"git show $b:state.json | sed 's/\"plan_sha\"/\"plan_shx\"/' "
+		">%s/spoil.json; grep -q plan_shx %s/spoil.json; "
+		"blob=$(git hash-object -w %s/spoil.json); git read-tree $b; "
+		"git update-index --cacheinfo 100644,$blob,state.json; "
+		"tree=$(git write-tree); "
+		"c=$(git log -1 --format=%%B $b | git commit-tree $tree -p $b^); "
+		"git update-ref $b $c",
+		tp_state, tp_dir, env, tp_dir, tp_dir, tp_dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	free(cmd);
+}
+
+Test(canary, an_unreadable_pause_record_refuses_rollouts_until_abort_clears_it)
+{
+	struct env_ports ports = { 0 };
+	write_env("cu", 4, "haproxy", &ports, "[ { weight: 25, pause: manual } ]",
+		  "{ interval: 500ms }");
+	start_on("cu", REL("1.0.0"));
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "deploy " REL("2.0.0") " --env cu"), 6,
+		     "%s%s", out, err);
+	free(out);
+	free(err);
+	spoil_pause_record("cu");
+	/* no new rollout goes ahead over it: exit 2, naming the record and
+	 * the way out */
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "deploy " REL("2.1.0") " --env cu"), 2,
+		     "%s%s", out, err);
+	cr_assert(strstr(err, "cannot be read") && strstr(err, "state.json") &&
+			  strstr(err, "env/cu") && strstr(err, "plan_sha") &&
+			  strstr(err, "'mlctl abort --env cu'"),
+		  "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "continue --env cu"), 2, "%s", err);
+	cr_assert(strstr(err, "mlctl abort --env cu"), "%s", err);
+	free(err);
+	/* abort clears it: every node back on the ledger's current release,
+	 * with its weights */
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cu --reason 'spoilt'"), 0,
+		     "%s%s", out, err);
+	cr_assert(strstr(out, "back on 1.0.0"), "%s", out);
+	free(out);
+	free(err);
+	assert_env("cu", "1.0.0", 1);
+	json_t *e = status_env("cu");
+	json_t *n4 = json_array_get(json_object_get(e, "nodes"), 3);
+	json_t *loaded = json_object_get(n4, "loaded");
+	cr_assert_eq(json_array_size(loaded), 1, "the canary's release is unloaded");
+	cr_assert_str_eq(json_string_value(json_array_get(loaded, 0)), "1.0.0");
+	json_decref(e);
+	json_t *h = tp_history("cu");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "abort");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(tp_entry(h, 0, "version"), "2.0.0");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "spoilt"), "%s",
+		  tp_entry(h, 0, "reason"));
+	json_decref(h);
+	/* and rollouts go again */
+	cr_assert_eq(tp_mlctl(NULL, &err, 90, "deploy " REL("2.0.0") " --env cu "
+					   "--strategy rolling"),
+		     0, "%s", err);
+	free(err);
+	assert_env("cu", "2.0.0", 1);
+}

@@ -380,10 +380,53 @@ Test(deploy, a_malformed_pause_record_is_an_error_not_a_crash)
 	cr_assert_eq(ledger_record(l, &rec, NULL, &e), 0, "%s", e.msg);
 	ledger_free(l);
 	char *out = NULL, *err = NULL;
-	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env pz"), 3, "%s%s", out, err);
-	cr_assert(strstr(err, "no readable position"), "%s", err);
+	/* nothing goes ahead over it: exit 2 saying what and how to clear it */
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "deploy " REL("1.0.0") " --env pz"), 2,
+		     "%s%s", out, err);
+	cr_assert(strstr(err, "expectations is not an object") &&
+			  strstr(err, "'mlctl abort --env pz'"),
+		  "%s", err);
 	free(out);
 	free(err);
+	/* abort clears it; nothing ever served pz, so no node is touched */
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env pz"), 0, "%s%s", out, err);
+	cr_assert(strstr(out, "nodes are left as they are"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "abort --env pz"), 2, "%s", err);
+	cr_assert(strstr(err, "no paused rollout"), "%s", err);
+	free(err);
+}
+
+/* A rollback stopped by its deadline is undone: the environment stays on
+ * the release it served, which the ledger still calls current. The
+ * record says aborted (it said failed), and the next rollback goes. */
+Test(deploy, a_rollback_stopped_by_its_deadline_is_recorded_as_aborted)
+{
+	tp_write_env("rd", 4, "nginx", "{ type: rolling }");
+	tp_ok("up rd");
+	tp_ok("deploy " REL("1.0.0") " --env rd");
+	tp_ok("deploy " REL("2.0.0") " --env rd");
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, &err, 90, "rollback --env rd --timeout 1ms"), 1,
+		     "%s%s", out, err);
+	cr_assert(strstr(err, "--timeout"), "%s", err);
+	json_t *h = tp_history("rd");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "rollback");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	json_decref(h);
+	cr_assert(strstr(out, "not rolled back to 1.0.0") &&
+			  strstr(out, "still on 2.0.0"),
+		  "%s", out);
+	free(out);
+	free(err);
+	tp_assert_serving("rd", "2.0.0");
+	json_t *st = tp_status_json("rd");
+	json_t *e = json_array_get(json_object_get(st, "environments"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(e, "version")), "2.0.0");
+	json_decref(st);
+	tp_ok("rollback --env rd");
+	tp_assert_serving("rd", "1.0.0");
 }
 
 /* Under `make sanitize` LeakSanitizer fails the status run that leaked

@@ -154,3 +154,143 @@ Test(promote, bluegreen_gate_failure_never_switches_live_traffic)
 		cr_assert_eq(after[i], before[i], "node %d weight %d -> %d", i,
 			     before[i], after[i]);
 }
+
+/* A canary environment of 4 nodes behind haproxy with the given steps and
+ * extra keys, up and serving 1.0.0 everywhere. */
+static void canary_env(const char *name, const char *steps, const char *extra)
+{
+	char *strategy = xasprintf("{ type: canary, steps: %s, "
+				   "analysis: { interval: 500ms } }",
+				   steps);
+	env_with(name, 4, "haproxy", strategy, extra);
+	free(strategy);
+	char *cmd = xasprintf("up %s", name);
+	tp_ok(cmd);
+	free(cmd);
+	cmd = xasprintf("deploy " REL("1.0.0") " --env %s --strategy rolling", name);
+	tp_ok(cmd);
+	free(cmd);
+}
+
+static void assert_equal_weights(const char *env)
+{
+	int w[4];
+	tp_live_weights(env, w, 4);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(w[i], 1, "%s node %d weight %d", env, i + 1, w[i]);
+}
+
+Test(promote, a_canary_paused_at_a_manual_step_continues_as_a_promote)
+{
+	canary_env("pc", "[ { weight: 25, pause: manual } ]",
+		   "approval: manual\ngates: [smoke]\n");
+	env_with("pn", 1, "none", "{ type: recreate }",
+		 "promotes_from: pc\ngates: [smoke]\n");
+	tp_ok("up pn");
+	char *out = NULL, *err = NULL;
+	char *junit = xasprintf("%s/pc-gates.xml", tp_dir);
+	cr_assert_eq(tp_mlctl(&out, &err, 120,
+			      "promote " REL("2.0.0") " --to pc --approve --junit %s",
+			      junit),
+		     6, "%s%s", out, err);
+	cr_assert(strstr(out, "paused at 25% (step 1 of 1)"), "%s", out);
+	cr_assert(strstr(err, "gates: smoke passed"), "%s", err);
+	free(out);
+	free(err);
+	char *cmd = xasprintf("xmllint --noout %s", junit);
+	cr_assert_eq(system(cmd), 0, "the gates' JUnit XML is written at the pause");
+	free(cmd);
+	free(junit);
+	/* continue rebuilds promote's plan (with its gates step) */
+	cr_assert_eq(tp_mlctl(&out, &err, 120, "continue --env pc --output json"), 0,
+		     "%s%s", out, err);
+	json_t *res = json_loads(out, 0, NULL);
+	cr_assert_not_null(res, "%s", out);
+	cr_assert_str_eq(json_string_value(json_object_get(res, "action")), "promote");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "deployed");
+	json_t *gates = json_object_get(res, "gates");
+	cr_assert_eq(json_array_size(gates), 1, "%s", out);
+	cr_assert(json_is_true(json_object_get(json_array_get(gates, 0), "passed")));
+	json_decref(res);
+	free(out);
+	free(err);
+	tp_assert_serving("pc", "2.0.0");
+	assert_equal_weights("pc");
+	json_t *h = tp_history("pc");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "promote");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "deployed");
+	cr_assert_str_eq(tp_entry(h, 0, "version"), "2.0.0");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "approved by"), "%s",
+		  tp_entry(h, 0, "reason"));
+	cr_assert_str_eq(tp_entry(h, 1, "action"), "promote");
+	cr_assert_str_eq(tp_entry(h, 1, "outcome"), "paused");
+	json_decref(h);
+	/* it reads like a promote's: the promotion order out of pc is met */
+	tp_ok("promote " REL("2.0.0") " --to pn");
+	tp_assert_serving("pn", "2.0.0");
+}
+
+Test(promote, a_canary_paused_at_a_manual_step_aborts_back_to_stable)
+{
+	canary_env("pa", "[ { weight: 25, pause: manual }, { weight: 50, pause: 5s } ]",
+		   "gates: [smoke]\n");
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, &err, 120, "promote " REL("2.0.0") " --to pa"), 6,
+		     "%s%s", out, err);
+	free(out);
+	free(err);
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env pa --reason 'not today'"), 0,
+		     "%s%s", out, err);
+	cr_assert(strstr(out, "aborted; back on 1.0.0"), "%s", out);
+	free(out);
+	free(err);
+	tp_assert_serving("pa", "1.0.0");
+	assert_equal_weights("pa");
+	json_t *h = tp_history("pa");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "abort");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(tp_entry(h, 0, "version"), "2.0.0");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "not today"), "%s",
+		  tp_entry(h, 0, "reason"));
+	json_decref(h);
+	/* an abort rejects nothing */
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "abort --env pa"), 2, "%s", err);
+	free(err);
+	tp_ok("deploy " REL("2.0.0") " --env pa --strategy rolling");
+}
+
+Test(promote, a_promote_paused_twice_continues_with_full_as_a_promote)
+{
+	canary_env("pf",
+		   "[ { weight: 25, pause: manual }, { weight: 50, pause: manual }, "
+		   "{ weight: 75, pause: 5s } ]",
+		   "gates: [smoke]\n");
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, &err, 120, "promote " REL("2.0.0") " --to pf"), 6,
+		     "%s%s", out, err);
+	free(out);
+	free(err);
+	/* the pause record a continue writes still says promote */
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "continue --env pf"), 6, "%s%s", out, err);
+	cr_assert(strstr(out, "paused at 50% (step 2 of 3)"), "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tp_mlctl(&out, &err, 120, "continue --env pf --full --reason "
+					       "'metrics look fine'"),
+		     0, "%s%s", out, err);
+	cr_assert_null(strstr(err, "75% of traffic"), "step 3 was skipped: %s", err);
+	free(out);
+	free(err);
+	tp_assert_serving("pf", "2.0.0");
+	assert_equal_weights("pf");
+	json_t *h = tp_history("pf");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "promote");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "deployed");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "--full by ") &&
+		  strstr(tp_entry(h, 0, "reason"), "metrics look fine"),
+		  "%s", tp_entry(h, 0, "reason"));
+	cr_assert_str_eq(tp_entry(h, 1, "action"), "promote");
+	cr_assert_str_eq(tp_entry(h, 1, "outcome"), "paused");
+	cr_assert_str_eq(tp_entry(h, 2, "outcome"), "paused");
+	json_decref(h);
+}
