@@ -231,7 +231,7 @@ int cmd_abort(int argc, char **argv, struct ml_ctx *ctx)
 	struct plan p = { 0 };
 	struct ml_err err = ML_ERR_INIT;
 	char *why = NULL;
-	int rc = cli_load_env("abort", env_name, &proj, &env);
+	int rc = cli_load_env_tolerant("abort", env_name, &proj, &env);
 	if (rc)
 		goto out;
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))

@@ -2,7 +2,10 @@
  * the pid files under <state>/run/<env>/: the router first (so no request
  * is sent to a node going away), then every node — all signalled at once,
  * then each waited for (SIGKILL after 10 s). A pid file whose process is
- * gone, or is no longer ours, is removed and reported as "not running". */
+ * gone, or is no longer ours, is removed and reported as "not running".
+ * An environment whose envs/ file is not valid is stopped by its pid files
+ * alone (router: its command line names the run directory; node: an
+ * mlserve's --listen), so a broken file never strands running processes. */
 #define _DEFAULT_SOURCE
 #include "cli.h"
 #include "lock.h"
@@ -27,9 +30,10 @@ const struct cmd_help cmd_down_help = {
 	"         managed environment)\n"
 	"  Processes are found by their pid files in <state>/run/<env>/ and\n"
 	"  stopped by pid: SIGTERM, then SIGKILL after 10 s.\n"
+	"  An environment whose file in envs/ is not valid is stopped by its pid\n"
+	"  files alone (with a warning); the others are not held up by it.\n"
 	"  Exit status: 0 when nothing of theirs runs any more, 2 for an unknown\n"
-	"  or unmanaged environment or invalid envs/, 3 when a process would not\n"
-	"  stop.",
+	"  or unmanaged environment, 3 when a process would not stop.",
 };
 
 /* Pid files in run_dir that belong to no node of env (nor the router):
@@ -140,17 +144,93 @@ static bool down_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 	return ok;
 }
 
+/* Stop the processes of run_dir's pid files: the router's (pass
+ * `routers`) or every other (nodes); their results go to procs. */
+static bool stop_pid_files(const char *env_name, const char *run_dir,
+			   bool routers, json_t *procs)
+{
+	bool ok = true;
+	DIR *d = opendir(run_dir);
+	if (!d)
+		return true;
+	char *router_expect = xasprintf("%s/", run_dir);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 4, ".pid") != 0)
+			continue;
+		char *pname = xstrndup(de->d_name, len - 4);
+		bool router = strcmp(pname, "router") == 0;
+		if (router != routers) {
+			free(pname);
+			continue;
+		}
+		/* the router's command line names its config in run_dir;
+		 * a node is an mlserve with --listen */
+		const char *expect = router ? router_expect : "--listen ";
+		pid_t pid = proc_running(run_dir, pname, expect);
+		bool killed = false;
+		struct ml_err err = ML_ERR_INIT;
+		int rc = proc_terminate(run_dir, pname, expect, DOWN_STOP_TIMEOUT_MS,
+					&killed, &err);
+		const char *state = rc < 0 ? "failed"
+				    : rc == 1 ? "not running"
+				    : killed  ? "killed"
+					      : "stopped";
+		if (rc < 0) {
+			out_error("down %s: %s: %s", env_name, pname, err.msg);
+			ok = false;
+		} else if (rc == 0) {
+			out_progress("down %s: %s %s (pid %ld, by its pid file)",
+				     env_name, pname, state, (long)pid);
+		}
+		json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "name", pname,
+				      "kind", router ? "router" : "node",
+				      "pid", (json_int_t)pid, "state", state);
+		if (rc < 0)
+			json_object_set_new(o, "error", json_string(err.msg));
+		json_array_append_new(procs, o);
+		free(pname);
+	}
+	closedir(d);
+	free(router_expect);
+	return ok;
+}
+
+/* An environment known only by name (its file is not valid): every pid
+ * file of its run directory, the router first so that no request goes
+ * to a node going away. */
+static bool down_orphan(const struct ml_ctx *ctx, const char *name, json_t *arr)
+{
+	char *rel = xasprintf("run/%s", name);
+	char *run_dir = path_join(ctx->state_dir, rel);
+	free(rel);
+	json_t *procs = json_array();
+	bool ok = stop_pid_files(name, run_dir, true, procs);
+	ok &= stop_pid_files(name, run_dir, false, procs);
+	if (out_is_json())
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:o, s:b}", "env",
+						     name, "config_valid", 0,
+						     "processes", procs, "ok", ok));
+	else
+		json_decref(procs);
+	free(run_dir);
+	return ok;
+}
+
 int cmd_down(int argc, char **argv, struct ml_ctx *ctx)
 {
 	struct project p = { 0 };
 	struct cfg_env **envs = NULL;
+	char **orphans = NULL;
 	size_t n = 0;
-	int rc = updown_select("down", argc, argv, &p, &envs, &n);
+	int rc = updown_select_tolerant("down", argc, argv, &p, &envs, &n,
+					&orphans);
 	if (rc) {
 		project_release(&p);
 		return rc;
 	}
-	if (n == 0)
+	if (n == 0 && !orphans)
 		out_progress("down: no managed environments in envs/");
 	json_t *arr = json_array();
 	bool ok = true, locked = false;
@@ -167,6 +247,19 @@ int cmd_down(int argc, char **argv, struct ml_ctx *ctx)
 		ok &= down_env(ctx, envs[i], arr);
 		lock_release(lk);
 	}
+	for (size_t i = 0; orphans && orphans[i]; i++) {
+		struct lock *lk = NULL;
+		struct ml_err lerr = ML_ERR_INIT;
+		if (lock_acquire(ctx->state_dir, orphans[i], "down", &lk, &lerr)) {
+			out_error("%s", lerr.msg);
+			locked |= lerr.code == ML_EXIT_LOCKED;
+			ok = false;
+			continue;
+		}
+		ok &= down_orphan(ctx, orphans[i], arr);
+		lock_release(lk);
+	}
+	project_paths_free(orphans);
 	updown_report_done("down", arr, ok);
 	free(envs);
 	project_release(&p);

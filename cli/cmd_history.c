@@ -113,7 +113,7 @@ int cmd_history(int argc, char **argv, struct ml_ctx *ctx)
 	struct cfg_env *env = NULL;
 	struct ledger *ledger = NULL;
 	struct ml_err err = ML_ERR_INIT;
-	int rc = cli_load_env("history", env_name, &proj, &env);
+	int rc = cli_load_env_tolerant("history", env_name, &proj, &env);
 	if (rc)
 		goto out;
 	if ((rc = cli_open_ledger(ctx, false, &ledger)))

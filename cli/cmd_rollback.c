@@ -86,7 +86,7 @@ int cmd_rollback(int argc, char **argv, struct ml_ctx *ctx)
 	struct ml_err err = ML_ERR_INIT;
 	char *manifest = NULL;
 	size_t manifest_len = 0;
-	int rc = cli_load_env("rollback", env_name, &proj, &env);
+	int rc = cli_load_env_tolerant("rollback", env_name, &proj, &env);
 	if (rc)
 		goto out;
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))

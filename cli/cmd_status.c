@@ -269,9 +269,9 @@ int cmd_status(int argc, char **argv, struct ml_ctx *ctx)
 	json_t *arr = json_array();
 	int rc;
 	if (env_name)
-		rc = cli_load_env("status", env_name, &proj, &env);
+		rc = cli_load_env_tolerant("status", env_name, &proj, &env);
 	else
-		rc = cli_load_project("status", &proj);
+		rc = cli_load_project_tolerant("status", &proj, NULL);
 	if (rc)
 		goto out;
 	if ((rc = cli_open_ledger(ctx, false, &ledger)))

@@ -37,19 +37,6 @@ static char *real_or_copy(const char *p)
 	return path_real(p);
 }
 
-/* "envs/prod.yaml" -> "prod" */
-static char *file_stem(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	size_t n = strlen(base);
-	if (str_has_suffix(base, ".yaml"))
-		n -= 5;
-	else if (str_has_suffix(base, ".yml"))
-		n -= 4;
-	return xstrndup(base, n);
-}
-
 /* A document whose kind we cannot tell: report why, precisely. */
 static void unknown_kind(struct vdoc *v)
 {
@@ -200,8 +187,7 @@ static void cross_check(struct vset *s)
 		free(real);
 		enum cfg_kind k = cfg_peek_kind(*f);
 		if (k == CFG_KIND_UNKNOWN) {
-			char *name = cfg_peek_name(*f);
-			unparsed[n_unparsed++] = name ? name : file_stem(*f);
+			unparsed[n_unparsed++] = project_env_name_of(*f);
 		} else if (!requested && k == CFG_KIND_ENVIRONMENT) {
 			vset_add(&context, *f, CFG_KIND_ENVIRONMENT);
 		}

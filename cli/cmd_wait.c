@@ -557,7 +557,7 @@ int cmd_wait(int argc, char **argv, struct ml_ctx *ctx)
 	struct waiter w = { ctx, NULL, &cond, NULL, NULL, NULL, NULL };
 	struct look lk = { 0 };
 	char *last = NULL;
-	int rc = cli_load_env("wait", env_name, &proj, &env);
+	int rc = cli_load_env_tolerant("wait", env_name, &proj, &env);
 	if (rc)
 		goto out;
 	w.env = env;

@@ -18,33 +18,100 @@ void cli_print_diags(struct ml_diags *d)
 	}
 }
 
+static int no_project_dir(const char *cmd, struct project *p)
+{
+	project_release(p);
+	return cli_usage_error(cmd, "no envs/ directory here: is this an "
+				    "mlctl project? (use -C DIR)");
+}
+
+static void invalid_project(struct ml_diags *d)
+{
+	cli_print_diags(d);
+	out_error("the project's environments are not valid (see 'mlctl "
+		  "validate')");
+}
+
 int cli_load_project(const char *cmd, struct project *p)
 {
 	struct ml_diags d = ML_DIAGS_INIT;
-	if (!path_is_dir("envs")) {
-		project_release(p);
-		return cli_usage_error(cmd, "no envs/ directory here: is this an "
-					    "mlctl project? (use -C DIR)");
-	}
+	if (!path_is_dir("envs"))
+		return no_project_dir(cmd, p);
 	int rc = project_load(".", p, &d);
 	if (rc) {
-		cli_print_diags(&d);
+		invalid_project(&d);
 		ml_diags_release(&d);
-		out_error("the project's environments are not valid (see 'mlctl "
-			  "validate')");
 		return ML_EXIT_USAGE;
 	}
 	ml_diags_release(&d);
 	return ML_EXIT_OK;
 }
 
-int cli_load_env(const char *cmd, const char *name, struct project *p,
-		 struct cfg_env **env)
+static bool diags_name_file(const struct ml_diags *d, const char *file)
 {
-	*env = NULL;
-	int rc = cli_load_project(cmd, p);
-	if (rc)
-		return rc;
+	for (size_t i = 0; i < d->len; i++)
+		if (d->items[i].file && strcmp(d->items[i].file, file) == 0)
+			return true;
+	return false;
+}
+
+/* One warning per file the diagnostics name. */
+static void warn_invalid_files(const char *cmd, const struct ml_diags *d)
+{
+	for (size_t i = 0; i < d->len; i++) {
+		const char *f = d->items[i].file;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = d->items[j].file && f && strcmp(d->items[j].file, f) == 0;
+		if (!seen && f)
+			out_warn("%s: %s is not valid and is left out ('mlctl "
+				 "validate %s' says why)",
+				 cmd, f, f);
+	}
+}
+
+int cli_load_project_tolerant(const char *cmd, struct project *p,
+			      char ***invalid_files)
+{
+	struct ml_diags d = ML_DIAGS_INIT;
+	if (invalid_files)
+		*invalid_files = NULL;
+	if (!path_is_dir("envs"))
+		return no_project_dir(cmd, p);
+	if (project_load(".", p, &d) == 0) {
+		ml_diags_release(&d);
+		return ML_EXIT_OK;
+	}
+	/* an environment some diagnostic names is not one to act on either
+	 * (a cross-document error such as a shared node URL) */
+	size_t kept = 0;
+	for (size_t i = 0; i < p->n_envs; i++) {
+		if (diags_name_file(&d, p->envs[i]->file))
+			cfg_env_free(p->envs[i]);
+		else
+			p->envs[kept++] = p->envs[i];
+	}
+	p->n_envs = kept;
+	warn_invalid_files(cmd, &d);
+	if (invalid_files) {
+		char **list = xcalloc(d.len + 1, sizeof(*list));
+		size_t n = 0;
+		for (size_t i = 0; i < d.len; i++) {
+			bool seen = false;
+			for (size_t j = 0; j < n && !seen; j++)
+				seen = strcmp(list[j], d.items[i].file) == 0;
+			if (!seen && d.items[i].file)
+				list[n++] = xstrdup(d.items[i].file);
+		}
+		*invalid_files = list;
+	}
+	ml_diags_release(&d);
+	return ML_EXIT_OK;
+}
+
+static int find_env_named(const char *cmd, const char *name, struct project *p,
+			  struct cfg_env **env)
+{
 	*env = project_env(p, name);
 	if (!*env) {
 		const char *best = NULL;
@@ -62,6 +129,40 @@ int cli_load_env(const char *cmd, const char *name, struct project *p,
 					       name, best);
 		return cli_usage_error(cmd, "no environment named '%s'", name);
 	}
+	return ML_EXIT_OK;
+}
+
+int cli_load_env(const char *cmd, const char *name, struct project *p,
+		 struct cfg_env **env)
+{
+	*env = NULL;
+	int rc = cli_load_project(cmd, p);
+	if (rc)
+		return rc;
+	return find_env_named(cmd, name, p, env);
+}
+
+int cli_load_env_tolerant(const char *cmd, const char *name, struct project *p,
+			  struct cfg_env **env)
+{
+	*env = NULL;
+	if (!path_is_dir("envs"))
+		return no_project_dir(cmd, p);
+	struct ml_diags d = ML_DIAGS_INIT;
+	if (project_load(".", p, &d) == 0) {
+		ml_diags_release(&d);
+		return find_env_named(cmd, name, p, env);
+	}
+	struct cfg_env *e = project_env(p, name);
+	if (!e || diags_name_file(&d, e->file)) {
+		/* the environment asked for is itself not valid */
+		invalid_project(&d);
+		ml_diags_release(&d);
+		return ML_EXIT_USAGE;
+	}
+	warn_invalid_files(cmd, &d);
+	ml_diags_release(&d);
+	*env = e;
 	return ML_EXIT_OK;
 }
 

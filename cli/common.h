@@ -16,6 +16,18 @@ struct ledger;
 void cli_print_diags(struct ml_diags *d);
 /* Load envs/; every environment must be valid. */
 int cli_load_project(const char *cmd, struct project *p);
+/* Load envs/ for a command that reads or stops things (status, history,
+ * wait, down, abort, rollback): environments whose files are not valid
+ * (or that a cross-document error names) are left out with a warning, so
+ * a typo in one file does not keep a person from the others. The names of
+ * the invalid files go to *invalid_files when given (NULL-terminated;
+ * free with project_paths_free). */
+int cli_load_project_tolerant(const char *cmd, struct project *p,
+			      char ***invalid_files);
+/* As cli_load_env, tolerant of other environments' invalid files (see
+ * cli_load_project_tolerant); `name` itself must be valid. */
+int cli_load_env_tolerant(const char *cmd, const char *name, struct project *p,
+			  struct cfg_env **env);
 /* Load envs/ (all must be valid) and find `name` in it (*env borrowed
  * from p; release p with project_release). */
 int cli_load_env(const char *cmd, const char *name, struct project *p,

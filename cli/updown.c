@@ -12,10 +12,22 @@
 
 #define MAX_NAMED 64
 
-int updown_select(const char *cmd, int argc, char **argv, struct project *p,
-		  struct cfg_env ***envs_out, size_t *n_out)
+static void orphan_add(char ***list, size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i], name) == 0)
+			return;
+	*list = xrealloc(*list, (*n + 2) * sizeof(**list));
+	(*list)[(*n)++] = xstrdup(name);
+	(*list)[*n] = NULL;
+}
+
+static int select_envs(const char *cmd, int argc, char **argv, struct project *p,
+		       struct cfg_env ***envs_out, size_t *n_out, char ***orphans)
 {
 	const char *names[MAX_NAMED];
+	char **invalid = NULL, **orph = NULL;
+	size_t n_orph = 0;
 	*envs_out = NULL;
 	*n_out = 0;
 	for (int i = 1; i < argc; i++)
@@ -35,7 +47,8 @@ int updown_select(const char *cmd, int argc, char **argv, struct project *p,
 			return cli_usage_error(cmd, "too many environments");
 		names[n_names++] = argv[i];
 	}
-	int rc = cli_load_project(cmd, p);
+	int rc = orphans ? cli_load_project_tolerant(cmd, p, &invalid)
+			 : cli_load_project(cmd, p);
 	if (rc)
 		return rc;
 	struct cfg_env **envs = xcalloc(p->n_envs + 1, sizeof(*envs));
@@ -44,9 +57,24 @@ int updown_select(const char *cmd, int argc, char **argv, struct project *p,
 		for (size_t i = 0; i < p->n_envs; i++)
 			if (p->envs[i]->managed)
 				envs[n++] = p->envs[i];
+		for (size_t i = 0; invalid && invalid[i]; i++) {
+			char *name = project_env_name_of(invalid[i]);
+			orphan_add(&orph, &n_orph, name);
+			free(name);
+		}
 	}
 	for (int k = 0; k < n_names; k++) {
 		struct cfg_env *e = project_env(p, names[k]);
+		bool is_orphan = false;
+		for (size_t i = 0; !e && invalid && invalid[i] && !is_orphan; i++) {
+			char *name = project_env_name_of(invalid[i]);
+			is_orphan = strcmp(name, names[k]) == 0;
+			free(name);
+		}
+		if (is_orphan) {
+			orphan_add(&orph, &n_orph, names[k]);
+			continue;
+		}
 		if (!e) {
 			const char *best = NULL;
 			size_t best_d = 3;
@@ -59,6 +87,8 @@ int updown_select(const char *cmd, int argc, char **argv, struct project *p,
 				}
 			}
 			free(envs);
+			project_paths_free(invalid);
+			project_paths_free(orph);
 			if (best)
 				return cli_usage_error(cmd, "no environment named "
 							    "'%s' (did you mean "
@@ -69,6 +99,8 @@ int updown_select(const char *cmd, int argc, char **argv, struct project *p,
 		}
 		if (!e->managed) {
 			free(envs);
+			project_paths_free(invalid);
+			project_paths_free(orph);
 			return cli_usage_error(cmd, "environment '%s' is not "
 						    "managed: mlctl does not start "
 						    "or stop its nodes (set "
@@ -81,9 +113,26 @@ int updown_select(const char *cmd, int argc, char **argv, struct project *p,
 		if (!dup)
 			envs[n++] = e;
 	}
+	project_paths_free(invalid);
 	*envs_out = envs;
 	*n_out = n;
+	if (orphans)
+		*orphans = orph;
 	return ML_EXIT_OK;
+}
+
+int updown_select(const char *cmd, int argc, char **argv, struct project *p,
+		  struct cfg_env ***envs_out, size_t *n_out)
+{
+	return select_envs(cmd, argc, argv, p, envs_out, n_out, NULL);
+}
+
+int updown_select_tolerant(const char *cmd, int argc, char **argv,
+			   struct project *p, struct cfg_env ***envs_out,
+			   size_t *n_out, char ***orphans)
+{
+	*orphans = NULL;
+	return select_envs(cmd, argc, argv, p, envs_out, n_out, orphans);
 }
 
 char *updown_run_dir(const struct ml_ctx *ctx, const struct cfg_env *env)

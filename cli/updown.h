@@ -21,6 +21,15 @@
 int updown_select(const char *cmd, int argc, char **argv, struct project *p,
 		  struct cfg_env ***envs, size_t *n);
 
+/* As updown_select, for `down`: environments whose envs/ files are not
+ * valid (see cli_load_project_tolerant) do not stop the others; their
+ * names — the ones named in argv, or all when none is named — go to
+ * *orphans (NULL-terminated or NULL; free with project_paths_free), to be
+ * stopped by their pid files alone. */
+int updown_select_tolerant(const char *cmd, int argc, char **argv,
+			   struct project *p, struct cfg_env ***envs,
+			   size_t *n, char ***orphans);
+
 /* <state>/run/<env> (caller frees). */
 char *updown_run_dir(const struct ml_ctx *ctx, const struct cfg_env *env);
 

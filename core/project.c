@@ -306,6 +306,21 @@ void project_check(struct cfg_env *const *envs, size_t n_envs,
 	check_addresses(envs, n_envs, d);
 }
 
+char *project_env_name_of(const char *file)
+{
+	char *name = cfg_peek_name(file);
+	if (name)
+		return name;
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	size_t n = strlen(base);
+	if (str_has_suffix(base, ".yaml"))
+		n -= 5;
+	else if (str_has_suffix(base, ".yml"))
+		n -= 4;
+	return xstrndup(base, n);
+}
+
 int project_load(const char *root, struct project *p, struct ml_diags *d)
 {
 	memset(p, 0, sizeof(*p));
@@ -315,10 +330,16 @@ int project_load(const char *root, struct project *p, struct ml_diags *d)
 	project_yaml_files(dir, false, &files);
 	free(dir);
 	int rc = 0;
+	/* environments whose files are not valid: references to them are
+	 * not errors of the files that make them */
+	char **broken = NULL;
+	size_t n_broken = 0;
 	for (char **f = files; *f; f++) {
 		struct cfg_env *env = NULL;
 		if (cfg_env_load(*f, &env, d)) {
 			rc = -1;
+			broken = xrealloc(broken, (n_broken + 1) * sizeof(*broken));
+			broken[n_broken++] = project_env_name_of(*f);
 			continue;
 		}
 		p->envs = xrealloc(p->envs, (p->n_envs + 1) * sizeof(*p->envs));
@@ -326,7 +347,10 @@ int project_load(const char *root, struct project *p, struct ml_diags *d)
 	}
 	project_paths_free(files);
 	size_t before = d->len;
-	project_check(p->envs, p->n_envs, NULL, 0, NULL, 0, d);
+	project_check(p->envs, p->n_envs, NULL, 0, broken, n_broken, d);
+	for (size_t i = 0; i < n_broken; i++)
+		free(broken[i]);
+	free(broken);
 	if (d->len != before)
 		rc = -1;
 	return rc;

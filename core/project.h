@@ -16,6 +16,10 @@
  * frees with project_paths_free. */
 int project_yaml_files(const char *dir, bool recursive, char ***out);
 void project_paths_free(char **paths);
+/* The environment an envs/ file stands for even when it is not valid: its
+ * top-level `name:` if that can be read, else the file name without
+ * .yaml/.yml (caller frees). */
+char *project_env_name_of(const char *file);
 
 /* Cross-document checks over a set of environments and pipelines (any of
  * which may be NULL and are skipped). `broken` names environments whose

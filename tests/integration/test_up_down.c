@@ -393,6 +393,60 @@ Test(updown, down_reports_a_node_that_died_and_stops_the_rest)
 	free(out);
 }
 
+/* A typo in one environment's file must not strand its processes, nor
+ * hold up status and down of the others. */
+Test(updown, an_invalid_env_file_does_not_strand_its_processes)
+{
+	char *out = NULL;
+	int st = mlctl(&out, "up", "staging", "test");
+	cr_assert_eq(st, 0, "%s", out);
+	free(out);
+	struct cfg_env *staging = load_env("staging");
+	char *dir = run_dir("staging");
+	pid_t router = router_running(staging, dir);
+	pid_t n1 = node_pid("staging", "staging-1");
+	pid_t t1 = node_pid("test", "test-1");
+	cr_assert(router > 0 && n1 > 0 && t1 > 0);
+	char *path = path_join(proj, "envs/staging.yaml"), *text = NULL;
+	size_t len;
+	cr_assert_eq(read_file(path, 1 << 20, &text, &len), 0);
+	char *m = strstr(text, "tier: staging");
+	cr_assert_not_null(m);
+	char *edited = xasprintf("%.*stier: stagign%s", (int)(m - text), text,
+				 m + strlen("tier: staging"));
+	rtt_write(path, edited);
+	free(edited);
+	/* status of another environment goes on, with a warning */
+	st = mlctl(&out, "status", "--env", "test");
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert(strstr(out, "envs/staging.yaml is not valid and is left out"),
+		  "%s", out);
+	free(out);
+	/* but not of the broken one itself */
+	st = mlctl(&out, "status", "--env", "staging");
+	cr_assert_eq(st, 2, "%s", out);
+	cr_assert(strstr(out, "found 'stagign'"), "%s", out);
+	free(out);
+	/* down stops the broken environment by its pid files, and the rest */
+	st = mlctl(&out, "down", NULL, NULL);
+	cr_assert_eq(st, 0, "%s", out);
+	cr_assert(strstr(out, "down staging: staging-1 stopped (pid"), "%s", out);
+	cr_assert(strstr(out, "by its pid file"), "%s", out);
+	free(out);
+	for (int i = 0; i < 200 && (proc_pid_alive(router, NULL) ||
+				    proc_pid_alive(n1, NULL) ||
+				    proc_pid_alive(t1, NULL));
+	     i++)
+		usleep(10000);
+	cr_assert_not(proc_pid_alive(router, NULL), "router stopped");
+	cr_assert_not(proc_pid_alive(n1, NULL), "staging-1 stopped");
+	cr_assert_not(proc_pid_alive(t1, NULL), "test-1 stopped");
+	free(text);
+	free(path);
+	free(dir);
+	cfg_env_free(staging);
+}
+
 Test(updown, router_weights_survive_down_and_up)
 {
 	char *out = NULL;
