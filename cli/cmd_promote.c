@@ -192,10 +192,11 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 	}
 	if (env->n_gates)
 		promote_insert_gates(env, &st, &p, &gates);
-	char host[128] = "?";
-	gethostname(host, sizeof(host) - 1);
-	const char *user = getenv("USER") ? getenv("USER") : "?";
-	note = approve ? xasprintf("approved by %s@%s", user, host) : NULL;
+	if (approve) {
+		char *who = user_at_host();
+		note = xasprintf("approved by %s", who);
+		free(who);
+	}
 	struct rollout_req req = { 0 };
 	req.action = "promote";
 	req.env = env;

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,27 +376,9 @@ static char *config_string(git_config *cfg, const char *key)
 	return v;
 }
 
-static char *system_user(void)
-{
-	struct passwd *pw = getpwuid(geteuid());
-	const char *u = pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
-	if (!u)
-		u = getenv("USER");
-	if (!u || !*u)
-		u = getenv("LOGNAME");
-	return xstrdup(u && *u ? u : "mlctl");
-}
-
 static char *system_email(void)
 {
-	char host[256];
-	if (gethostname(host, sizeof(host)) < 0 || !*host)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	char *user = system_user();
-	char *e = xasprintf("%s@%s", user, host);
-	free(user);
-	return e;
+	return user_at_host();
 }
 
 /* The signature of this record: git config, else MLCTL_AUTHOR, else the
@@ -440,7 +421,7 @@ static int resolve_author(git_signature **out, struct ml_err *err)
 		}
 	}
 	if (!name)
-		name = system_user();
+		name = user_name();
 	if (!email || !*email) {
 		free(email);
 		email = system_email();

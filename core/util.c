@@ -3,12 +3,14 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static void oom(void)
 {
@@ -206,4 +208,27 @@ char *path_real(const char *path)
 {
 	char buf[PATH_MAX];
 	return realpath(path, buf) ? xstrdup(buf) : xstrdup(path);
+}
+
+char *user_name(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	const char *u = pw && pw->pw_name && *pw->pw_name ? pw->pw_name : NULL;
+	if (!u)
+		u = getenv("USER");
+	if (!u || !*u)
+		u = getenv("LOGNAME");
+	return xstrdup(u && *u ? u : "mlctl");
+}
+
+char *user_at_host(void)
+{
+	char host[256];
+	if (gethostname(host, sizeof(host)) < 0 || !*host)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	char *u = user_name();
+	char *s = xasprintf("%s@%s", u, host);
+	free(u);
+	return s;
 }

@@ -37,6 +37,13 @@ int strcasecmp_ascii(const char *a, const char *b);
 /* Levenshtein distance, for did-you-mean suggestions. */
 size_t str_edit_distance(const char *a, const char *b);
 
+/* The user running mlctl as "user@host": the account of the effective
+ * uid, else USER, else LOGNAME, else "mlctl"; the host name, else
+ * "localhost" (caller frees). Who approved or aborted, in records. */
+char *user_at_host(void);
+/* The user part of user_at_host (caller frees). */
+char *user_name(void);
+
 /* Monotonic clock in nanoseconds and milliseconds. */
 unsigned long long now_ns(void);
 double now_ms(void);
