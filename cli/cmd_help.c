@@ -3,6 +3,7 @@
  * `exit-codes --roff` the list comes out as the body of mlctl(1)'s EXIT
  * STATUS section (scripts/gen-man.sh splices it into man/mlctl.1). */
 #include "cli.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -78,9 +79,25 @@ int cmd_help(int argc, char **argv, struct ml_ctx *ctx)
 			return ML_EXIT_OK;
 		}
 		const struct cmd_help *h = cli_find_help(argv[1]);
-		if (!h)
-			return cli_usage_error("help", "no command named '%s'",
+		if (!h) {
+			const char *best = NULL;
+			size_t best_d = 3;
+			for (size_t i = 0; i < cli_command_count(); i++) {
+				const char *name = cli_command_help(i)->name;
+				size_t dist = str_edit_distance(name, argv[1]);
+				if (dist < best_d) {
+					best_d = dist;
+					best = name;
+				}
+			}
+			if (best)
+				return cli_usage_error(NULL, "help: no command named "
+							     "'%s' (did you mean "
+							     "'%s'?)",
+						       argv[1], best);
+			return cli_usage_error(NULL, "help: no command named '%s'",
 					       argv[1]);
+		}
 		cli_print_help(h);
 		return ML_EXIT_OK;
 	}

@@ -176,6 +176,9 @@ int main(int argc, char **argv)
 	    strcmp(argv[1], "-h") == 0) {
 		char *help_argv[] = { "help", NULL };
 		rc = cmd_help(1, help_argv, &ctx);
+		/* no command at all is bad usage; asking for help is not */
+		if (argc < 2 && rc == ML_EXIT_OK)
+			rc = ML_EXIT_USAGE;
 	} else if (strcmp(argv[1], "--version") == 0) {
 		char *v_argv[] = { "version", NULL };
 		rc = cmd_version(1, v_argv, &ctx);

@@ -764,4 +764,16 @@ Test(validate, unknown_command_exits_2)
 	r = mlctl("frobnicate", NULL);
 	cr_assert_eq(r.code, 2);
 	run_free(&r);
+	/* no command at all is bad usage too, with the usage shown */
+	r = mlctl(NULL);
+	cr_assert_eq(r.code, 2);
+	cr_assert(strstr(r.out, "Usage: mlctl [global options] <command>"), "%s",
+		  r.out);
+	run_free(&r);
+	r = mlctl("help", "delpoy", NULL);
+	cr_assert_eq(r.code, 2);
+	cr_assert(strstr(r.err, "help: no command named 'delpoy' (did you mean "
+				"'deploy'?)\nTry 'mlctl --help'."),
+		  "%s", r.err);
+	run_free(&r);
 }
