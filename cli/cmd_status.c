@@ -30,9 +30,37 @@ struct node_view {
 	char error[256];
 };
 
-static void ask_nodes(const struct cfg_env *env, const char *model,
+/* exec nodes have no index and no version-less readiness: each is asked
+ * whether the version the ledger says it serves is ready (its `ready`
+ * command with that version); a ready node is shown serving it. */
+static void ask_exec_nodes(const struct cfg_env *env, const struct rstate *st,
+			   struct node_view *v)
+{
+	for (size_t i = 0; i < env->n_nodes; i++) {
+		if (!v[i].live || !st->release.model || !st->serving[i])
+			continue;
+		const struct cfg_node *p = &env->nodes[i];
+		struct node_result res;
+		memset(&res, 0, sizeof(res));
+		struct node_call call = NODE_CALL_INIT;
+		call.op = NODE_OP_VERSION_READY;
+		call.model = st->release.model;
+		call.version = st->serving[i];
+		node_run_many(env, &p, 1, &call, NULL, &res);
+		v[i].ready = res.rc == 0 && res.yes;
+		if (v[i].ready) {
+			snprintf(v[i].loaded, sizeof(v[i].loaded), "%s", st->serving[i]);
+			snprintf(v[i].serving, sizeof(v[i].serving), "%s",
+				 st->serving[i]);
+		}
+		node_results_release(&res, 1);
+	}
+}
+
+static void ask_nodes(const struct cfg_env *env, const struct rstate *st,
 		      struct node_view *v)
 {
+	const char *model = st->release.model;
 	size_t n = env->n_nodes;
 	const struct cfg_node **p = xcalloc(n + 1, sizeof(*p));
 	for (size_t i = 0; i < n; i++)
@@ -48,11 +76,15 @@ static void ask_nodes(const struct cfg_env *env, const char *model,
 			snprintf(v[i].error, sizeof(v[i].error), "%.250s", res[i].err.msg);
 	}
 	node_results_release(res, n);
-	call.op = NODE_OP_READY;
-	node_run_many(env, p, n, &call, NULL, res);
-	for (size_t i = 0; i < n; i++)
-		v[i].ready = res[i].rc == 0 && res[i].yes;
-	node_results_release(res, n);
+	if (env->node_driver == CFG_NODE_EXEC) {
+		ask_exec_nodes(env, st, v);
+	} else {
+		call.op = NODE_OP_READY;
+		node_run_many(env, p, n, &call, NULL, res);
+		for (size_t i = 0; i < n; i++)
+			v[i].ready = res[i].rc == 0 && res[i].yes;
+		node_results_release(res, n);
+	}
 	if (env->node_driver == CFG_NODE_V2) {
 		call.op = NODE_OP_INDEX;
 		node_run_many(env, p, n, &call, NULL, res);
@@ -131,7 +163,7 @@ static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 		return cli_fail(&err);
 	}
 	struct node_view *v = xcalloc(env->n_nodes + 1, sizeof(*v));
-	ask_nodes(env, st.release.model, v);
+	ask_nodes(env, &st, v);
 	int *live = xcalloc(env->n_nodes + 1, sizeof(*live));
 	int *preview = xcalloc(env->n_nodes + 1, sizeof(*preview));
 	char *run_dir = path_join(ctx->state_dir, "run");

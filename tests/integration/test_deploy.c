@@ -76,6 +76,68 @@ Test(deploy, recreate_without_router_deploys_and_rolls_back)
 	json_decref(h);
 }
 
+/* The exec driver: the user's own commands, placeholders substituted.
+ * Here they keep each node's version in a file; status asks `ready` for
+ * the version the ledger says each node serves. */
+Test(deploy, exec_driver_runs_the_users_commands_and_status_reads_them)
+{
+	char *nodes = xasprintf("%s/exec-nodes", tp_dir);
+	mkdir(nodes, 0755);
+	char *yaml = xasprintf(
+		"apiVersion: mlctl/v1\nkind: Environment\nname: ex\ntier: dev\n"
+		"node_driver: exec\n"
+		"exec:\n"
+		"  load: \"echo {model} {sha256} > %s/{node}-{version}\"\n"
+		"  unload: \"rm -f %s/{node}-{version}\"\n"
+		"  ready: \"test -f %s/{node}-{version}\"\n"
+		"  live: \"true\"\n"
+		"  timeout: 5s\n"
+		"nodes:\n"
+		"  - { name: ex-1, url: \"http://127.0.0.1:%d\" }\n"
+		"  - { name: ex-2, url: \"http://127.0.0.1:%d\" }\n"
+		"strategy: { type: rolling }\n",
+		nodes, nodes, nodes, tp_free_port(), tp_free_port());
+	tp_write_file("envs/ex.yaml", yaml);
+	free(yaml);
+	tp_ok("deploy " REL("1.0.0") " --env ex");
+	tp_ok("deploy " REL("2.0.0") " --env ex");
+	for (int i = 1; i <= 2; i++) {
+		char *path = xasprintf("%s/ex-%d-2.0.0", nodes, i), *text = NULL;
+		size_t len;
+		cr_assert_eq(read_file(path, 4096, &text, &len), 0, "%s", path);
+		cr_assert(strncmp(text, "eta ", 4) == 0 && len == 4 + 64 + 1,
+			  "model and sha256 substituted: %s", text);
+		free(text);
+		free(path);
+		char *old = xasprintf("%s/ex-%d-1.0.0", nodes, i);
+		cr_assert_not(path_is_file(old), "1.0.0 unloaded from ex-%d", i);
+		free(old);
+	}
+	json_t *st = tp_status_json("ex");
+	json_t *arr = json_object_get(json_array_get(json_object_get(st, "environments"), 0),
+				      "nodes");
+	cr_assert_eq(json_array_size(arr), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *n = json_array_get(arr, i);
+		cr_assert(json_is_true(json_object_get(n, "ready")), "%s",
+			  json_dumps(n, 0));
+		cr_assert_str_eq(json_string_value(json_object_get(n, "serving")),
+				 "2.0.0");
+	}
+	json_decref(st);
+	/* a node whose `ready` says no is not shown serving */
+	char *gone = xasprintf("%s/ex-2-2.0.0", nodes);
+	unlink(gone);
+	free(gone);
+	st = tp_status_json("ex");
+	arr = json_object_get(json_array_get(json_object_get(st, "environments"), 0),
+			      "nodes");
+	cr_assert(json_is_false(json_object_get(json_array_get(arr, 1), "ready")));
+	cr_assert(json_is_null(json_object_get(json_array_get(arr, 1), "serving")));
+	json_decref(st);
+	free(nodes);
+}
+
 Test(deploy, rolling_through_nginx_and_back)
 {
 	tp_write_env("st", 2, "nginx", "{ type: rolling }");
