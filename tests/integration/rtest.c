@@ -54,27 +54,41 @@ void rtt_rm_rf(const char *dir)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Ports for the test's own listeners: picked at random in 20000..29999,
+ * below the kernel's ephemeral range (32768 and up), where an outgoing
+ * connection of wrk, libcurl or a node could take a port between our pick
+ * and the bind of the process it is for; above the fixed ports of the
+ * embedded environments (8xxx). Each is bindable when picked and never
+ * handed out twice by this process. */
+#define RTT_PORT_LO 20000
+#define RTT_PORT_SPAN 10000
+
 int rtt_free_port(void)
 {
-	for (int tries = 0; tries < 50; tries++) {
+	static bool issued[RTT_PORT_SPAN];
+	static unsigned seed;
+	if (!seed)
+		seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+	for (int tries = 0; tries < 500; tries++) {
+		int port = RTT_PORT_LO + (int)(rand_r(&seed) % RTT_PORT_SPAN);
+		if (issued[port - RTT_PORT_LO])
+			continue;
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		cr_assert(fd >= 0);
 		struct sockaddr_in sa;
 		memset(&sa, 0, sizeof(sa));
 		sa.sin_family = AF_INET;
+		sa.sin_port = htons((unsigned short)port);
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		socklen_t len = sizeof(sa);
-		int port = -1;
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-			port = ntohs(sa.sin_port);
+		bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		close(fd);
-		/* below 32768 is where the environments live; the kernel's
-		 * ephemeral range is above it, so no clash with them */
-		if (port > 0)
+		if (ok) {
+			issued[port - RTT_PORT_LO] = true;
 			return port;
+		}
 	}
-	cr_assert_fail("no free port");
+	cr_assert_fail("no free port in %d..%d", RTT_PORT_LO,
+		       RTT_PORT_LO + RTT_PORT_SPAN - 1);
 	return -1;
 }
 

@@ -6,6 +6,7 @@
  * process is stopped by its pid. Needs MLCTL_BIN (and MLSERVE_BIN for the
  * mlserve suite). */
 #include "proc.h"
+#include "rtest.h"
 #include "sha256.h"
 
 #include <criterion/criterion.h>
@@ -96,14 +97,7 @@ static void rm_tree(const char *path)
 /* A port nothing listens on right now. */
 static int free_port(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t len = sizeof(a);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	return ntohs(a.sin_port);
+	return rtt_free_port();
 }
 
 static bool can_connect(int port)

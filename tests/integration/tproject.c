@@ -7,6 +7,7 @@
  * tp_teardown (mlctl down) and the directory removed. */
 #define _DEFAULT_SOURCE
 #include "tproject.h"
+#include "rtest.h"
 #include "util.h"
 
 #include <criterion/criterion.h>
@@ -25,15 +26,7 @@ char tp_state[300];
 
 int tp_free_port(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { 0 };
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	socklen_t len = sizeof(a);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	return ntohs(a.sin_port);
+	return rtt_free_port();
 }
 
 int tp_mlctl(char **out, char **err, int timeout_s, const char *fmt, ...)
