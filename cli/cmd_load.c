@@ -5,6 +5,7 @@
  * library's; this file parses flags and prints. */
 #include "cli.h"
 #include "config.h"
+#include "gates/gate.h"
 #include "load/load.h"
 #include "load/target.h"
 #include "util.h"
@@ -525,6 +526,27 @@ int cmd_load(int argc, char **argv, struct ml_ctx *ctx)
 			out_error("%s", err.msg);
 			goto out;
 		}
+		/* only where the release is loaded: through the router when
+		 * everything it sends to serves the release, else to those
+		 * nodes; exit 2 when nowhere, 3 when the nodes are not up */
+		struct gate_target gt;
+		memset(&gt, 0, sizeof(gt));
+		if (gate_target_find(env, rel, NULL, &gt, &err)) {
+			out_error("%s", err.msg);
+			rc = err.code ? err.code : ML_EXIT_OPERATIONAL;
+			gate_target_release(&gt);
+			goto out;
+		}
+		if (gt.router_note)
+			out_progress("load: %s", gt.router_note);
+		size_t n_bases = gt.router_url ? 1 : gt.n_nodes;
+		char **bases = xcalloc(n_bases + 1, sizeof(char *));
+		for (size_t i = 0; i < n_bases; i++)
+			bases[i] = gt.router_url ? gt.router_url
+						 : (char *)gt.nodes[i]->url;
+		load_env_target_set_bases(&tg, rel, bases, n_bases);
+		free(bases);
+		gate_target_release(&gt);
 		load_env_target_apply(&tg, &o);
 		struct load_thresholds rt = LOAD_THRESHOLDS_INIT;
 		load_checks_merge(env, rel, &rate, &duration_ms, &connections,

@@ -14,17 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *infer_url(const char *base, const char *model)
-{
-	char *b = xstrdup(base);
-	size_t l = strlen(b);
-	while (l && b[l - 1] == '/')
-		b[--l] = '\0';
-	char *u = xasprintf("%s/v2/models/%s/infer", b, model);
-	free(b);
-	return u;
-}
-
 void gate_load_run(const struct gate_ctx *c, struct gate_result *out)
 {
 	gate_result_init(out, CFG_GATE_LOAD);
@@ -39,7 +28,10 @@ void gate_load_run(const struct gate_ctx *c, struct gate_result *out)
 	struct ml_err err = ML_ERR_INIT;
 	bool ran = false;
 	for (size_t i = 0; i < n_urls; i++)
-		urls[i] = infer_url(bases[i], c->rel->model);
+		/* the versioned path: only this release answers, even on a
+		 * node that loaded another version after it */
+		urls[i] = load_versioned_infer_url(bases[i], c->rel->model,
+						   c->rel->version);
 	for (size_t i = 0; i < n_urls; i++)
 		if (strncmp(urls[i], "https://", 8) == 0) {
 			gate_add_checkf(out, "load", 0, "%s is https, which the "

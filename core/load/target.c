@@ -120,6 +120,31 @@ int load_env_target_init(struct load_env_target *out,
 	return 0;
 }
 
+char *load_versioned_infer_url(const char *base, const char *model,
+			       const char *version)
+{
+	size_t l = strlen(base);
+	while (l && base[l - 1] == '/')
+		l--;
+	return xasprintf("%.*s/v2/models/%s/versions/%s/infer", (int)l, base,
+			 model, version);
+}
+
+void load_env_target_set_bases(struct load_env_target *t,
+			       const struct cfg_release *rel,
+			       char *const *bases, size_t n_bases)
+{
+	for (size_t i = 0; i < t->n_urls; i++)
+		free(t->urls[i]);
+	free(t->urls);
+	t->urls = NULL;
+	t->n_urls = 0;
+	for (size_t i = 0; i < n_bases; i++)
+		add_str(&t->urls, &t->n_urls,
+			load_versioned_infer_url(bases[i], rel->model,
+						 rel->version));
+}
+
 void load_env_target_release(struct load_env_target *t)
 {
 	if (!t)

@@ -687,8 +687,27 @@ Test(load_mlserve, counts_match_the_node_metrics)
 	cr_assert_eq(metric_requests(0, "200"), 300);
 	json_t *t0 = json_array_get(json_object_get(json_object_get(r.json,
 		"options"), "targets"), 0);
-	cr_assert(strstr(json_string_value(t0), "/v2/models/eta/infer") != NULL);
+	cr_assert(strstr(json_string_value(t0), "/v2/models/eta/versions/2.0.0/infer"),
+		  "%s", json_string_value(t0));
 	run_free(&r);
+	free(env);
+	free(rel);
+}
+
+Test(load_mlserve, a_release_not_loaded_in_the_environment_is_exit_2)
+{
+	char *rel = write_release("2.0.0", "");
+	ms_start(0, rel);
+	char *env = write_env(1);
+	char *other = write_release("2.1.0", "");
+	struct run r = mlctl(20, "load", "--env", env, "--release", other, "-r",
+			     "100", "-d", "1s", NULL);
+	cr_assert_eq(r.rc, 2, "rc %d: %s", r.rc, r.err);
+	cr_assert(strstr(r.err, "eta 2.1.0 is not loaded in lt: lt-1 serves 2.0.0"),
+		  "%s", r.err);
+	cr_assert_eq(metric_requests(0, "200"), 0, "nothing was sent");
+	run_free(&r);
+	free(other);
 	free(env);
 	free(rel);
 }
