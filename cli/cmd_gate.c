@@ -44,8 +44,10 @@ static int parse_only(const char *list, const struct cfg_env *env, bool *want)
 {
 	char *copy = xstrdup(list), *save = NULL;
 	int rc = ML_EXIT_OK;
+	size_t named = 0;
 	for (char *t = strtok_r(copy, ", ", &save); t && !rc;
 	     t = strtok_r(NULL, ", ", &save)) {
+		named++;
 		int g = cfg_gate_parse(t);
 		if (g < 0) {
 			rc = cli_usage_error("gate", "--only: no gate named '%s' "
@@ -72,6 +74,9 @@ static int parse_only(const char *list, const struct cfg_env *env, bool *want)
 		want[g] = true;
 	}
 	free(copy);
+	if (!rc && named == 0)
+		rc = cli_usage_error("gate", "--only: give at least one gate (e.g. "
+					     "--only smoke,load)");
 	return rc;
 }
 
@@ -209,6 +214,9 @@ int cmd_gate(int argc, char **argv, struct ml_ctx *ctx)
 		return cli_usage_error("gate", "which release? give its manifest");
 	if (!env_name)
 		return cli_usage_error("gate", "--env E is required");
+	if (cli_check_output_path("gate", "--junit", junit) ||
+	    cli_check_output_path("gate", "--report", report))
+		return ML_EXIT_USAGE;
 
 	struct project proj = { 0 };
 	struct cfg_env *env = NULL;

@@ -4,6 +4,7 @@
  * the exit status. The engine, output documents and report are the
  * library's; this file parses flags and prints. */
 #include "cli.h"
+#include "common.h"
 #include "config.h"
 #include "gates/gate.h"
 #include "load/load.h"
@@ -31,7 +32,7 @@ const struct cmd_help cmd_load_help = {
 	"  -r, --rate N|max    requests per second on a fixed schedule (open\n"
 	"                      model, default 100); max: each connection sends\n"
 	"                      when the previous answer arrives (closed model)\n"
-	"  -d, --duration D    how long to send (default 10s)\n"
+	"  -d, --duration D    how long to send, up to 24h (default 10s)\n"
 	"  -c, --connections C keep-alive connections (default 16)\n"
 	"  -t, --threads T     event-loop threads (default: enough for the rate;\n"
 	"                      with max, one per CPU)\n"
@@ -79,6 +80,8 @@ enum opt_id {
 	O_TIMEOUT, O_METHOD, O_HEADER, O_BODY, O_MAX_P99, O_MAX_ERROR_RATE,
 	O_MIN_RATE, O_REPORT,
 };
+
+#define LOAD_MAX_DURATION_MS (24LL * 3600 * 1000)
 
 /* Every option takes a value: "--opt VALUE", "--opt=VALUE", "-x VALUE". */
 static const struct {
@@ -175,11 +178,12 @@ static int set_opt(struct load_args *a, enum opt_id id, const char *v)
 					"or 'max', not '%s'", v);
 		break;
 	case O_DURATION:
+		/* bounded: a load run stops by itself, within a day */
 		if (cfg_parse_duration(v, &a->duration_ms) < 0 ||
-		    a->duration_ms <= 0)
+		    a->duration_ms <= 0 || a->duration_ms > LOAD_MAX_DURATION_MS)
 			return cli_usage_error(
-				"load", "--duration takes a positive duration "
-					"(e.g. 10s, 2m), not '%s'", v);
+				"load", "--duration takes a duration from 1ms "
+					"to 24h (e.g. 10s, 2m), not '%s'", v);
 		break;
 	case O_CONNECTIONS:
 		if (parse_count(v, 1, 100000, &a->connections) < 0)
@@ -488,6 +492,8 @@ int cmd_load(int argc, char **argv, struct ml_ctx *ctx)
 		return cli_usage_error("load", "--env needs --release R (the "
 					       "release whose infer request "
 					       "to send)");
+	if (cli_check_output_path("load", "--report", a.report))
+		return ML_EXIT_USAGE;
 
 	struct cfg_env *env = NULL;
 	struct cfg_release *rel = NULL;

@@ -131,6 +131,8 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 		return cli_usage_error("promote", "which release? give its manifest");
 	if (!to)
 		return cli_usage_error("promote", "--to E is required");
+	if (cli_check_output_path("promote", "--junit", junit))
+		return ML_EXIT_USAGE;
 	int type;
 	if (cli_strategy_opt("promote", strategy, &type))
 		return ML_EXIT_USAGE;

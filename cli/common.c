@@ -7,6 +7,26 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+int cli_check_output_path(const char *cmd, const char *opt, const char *path)
+{
+	if (!path)
+		return ML_EXIT_OK;
+	if (!*path)
+		return cli_usage_error(cmd, "%s: an empty file name", opt);
+	if (path_is_dir(path))
+		return cli_usage_error(cmd, "%s %s: is a directory", opt, path);
+	char *dir = path_dirname(path);
+	int rc = ML_EXIT_OK;
+	if (!path_is_dir(dir))
+		rc = cli_usage_error(cmd, "%s %s: no directory %s", opt, path, dir);
+	else if (access(dir, W_OK) != 0)
+		rc = cli_usage_error(cmd, "%s %s: cannot write in %s: %s", opt,
+				     path, dir, strerror(errno));
+	free(dir);
+	return rc;
+}
 
 void cli_print_diags(struct ml_diags *d)
 {

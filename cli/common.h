@@ -12,6 +12,10 @@
 
 struct ledger;
 
+/* A file a command will write when its work is done (--junit, --report):
+ * its directory must exist and be writable now, before any work.
+ * ML_EXIT_OK, or a usage error naming the option (printed). */
+int cli_check_output_path(const char *cmd, const char *opt, const char *path);
 /* Print every diagnostic as "file:line:col: error: path: msg" on stderr. */
 void cli_print_diags(struct ml_diags *d);
 /* Load envs/; every environment must be valid. */

@@ -470,6 +470,18 @@ Test(gate, bad_usage_and_an_environment_that_is_down)
 	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env tst --only bogus"), 2);
 	free(out);
 	free(err);
+	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.0.0") " --env tst --only ,"), 2);
+	cr_assert(strstr(err, "--only: give at least one gate"), "%s", err);
+	free(out);
+	free(err);
+	/* an output path that cannot be written is refused before any work */
+	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.0.0")
+			      " --env tst --junit /nonexistent/g.xml"),
+		     2);
+	cr_assert(strstr(err, "--junit /nonexistent/g.xml: no directory /nonexistent"),
+		  "%s", err);
+	free(out);
+	free(err);
 	cr_assert_eq(tp_mlctl(&out, &err, 30, "gate " REL("2.0.0")), 2);
 	free(out);
 	free(err);

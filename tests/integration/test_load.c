@@ -526,6 +526,8 @@ Test(load_down, bad_usage_exits_2)
 		{ "load", "--env", "dev", NULL },
 		{ "load", "http://127.0.0.1:1/", "--duration", NULL },
 		{ "load", "http://127.0.0.1:1/", "--max-error-rate", "150%", NULL },
+		{ "load", "http://127.0.0.1:1/", "--duration", "25h", NULL },
+		{ "load", "http://127.0.0.1:1/", "--report", "/nonexistent/r.html", NULL },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		const char *const *c = cases[i];
