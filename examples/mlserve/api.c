@@ -591,7 +591,7 @@ static void version_schemas(json_t *schemas, const struct ms_version *v, char *r
 			"{s:s,s:[s,s,s,s],s:{s:{s:s},s:{s:s,s:{s:s,s:i},s:i,s:i},s:{s:o},s:{s:s,s:o}}}",
 			"type", "object", "required", "name", "shape", "datatype", "data",
 			"properties", "name", "const", f->name, "shape", "type", "array", "items",
-			"type", "integer", "minimum", 0, "minItems", 1, "maxItems", 2, "datatype",
+			"type", "integer", "minimum", 0, "minItems", 1, "maxItems", 1, "datatype",
 			"enum", datatypes_for(f->type), "data", "type", "array", "items",
 			field_schema(f));
 		json_object_set_new(schemas, name, t);

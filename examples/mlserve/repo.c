@@ -326,6 +326,13 @@ struct repo_load *repo_load_new(struct repo *r, const char *name, const char *bo
 		}
 		job->has_contract = job->contract.declared;
 	}
+	if (job->artifact && !job->sha256[0]) {
+		/* the node verifies what it loads: no digest, no load */
+		snprintf(msg, msgsz,
+			 "parameters.sha256 (the artifact's 64 hex digits) is required "
+			 "with parameters.artifact");
+		goto fail;
+	}
 	if (!job->artifact) {
 		/* reload: the most recent (or the named) version's artifact */
 		pthread_mutex_lock(&r->mu);
@@ -425,6 +432,11 @@ void repo_load_prepare(struct repo *r, struct repo_load *job)
 		char d0[400];
 		first_diag(&dg, d0, sizeof d0);
 		snprintf(job->msg, sizeof job->msg, "artifact is not a valid model: %s", d0);
+		goto out;
+	}
+	if (strcmp(job->model, m->name) != 0) {
+		snprintf(job->msg, sizeof job->msg, "artifact %s is model '%s', not '%s'",
+			 job->artifact, m->name, job->model);
 		goto out;
 	}
 	if (job->version && strcmp(job->version, m->version) != 0) {

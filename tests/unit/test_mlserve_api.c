@@ -5,6 +5,7 @@
  * metadata and the OpenAPI document; plus the command-line options. */
 #include "examples/mlserve/api.h"
 #include "examples/mlserve/options.h"
+#include "core/util.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -244,6 +245,16 @@ Test(mlserve_api, load_refuses_bad_parameters)
 	cr_assert(strstr(text(), "absolute path"), "%s", text());
 	cr_assert_eq(load("eta", p, "abc", NULL), 400);
 	cr_assert(strstr(text(), "64 hex"), "%s", text());
+	/* no digest, no load: the node verifies what it loads */
+	char *nosha = xasprintf("{\"parameters\":{\"artifact\":\"%s\"}}", p);
+	cr_assert_eq(call(MHTTP_POST, "/v2/repository/models/eta/load", nosha), 400);
+	cr_assert(strstr(text(), "parameters.sha256 (the artifact's 64 hex digits) is "
+				 "required"),
+		  "%s", text());
+	free(nosha);
+	/* eta's artifact is not model foo */
+	cr_assert_eq(load("foo", p, sha, NULL), 400);
+	cr_assert(strstr(text(), "is model 'eta', not 'foo'"), "%s", text());
 	cr_assert_eq(load("eta", "/nonexistent/model.yaml", sha, NULL), 400);
 	cr_assert(strstr(text(), "No such file"), "%s", text());
 	cr_assert_eq(call(MHTTP_POST, "/v2/repository/models/eta/load", "{}"), 400);
