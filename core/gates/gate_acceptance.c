@@ -302,10 +302,15 @@ void gate_acceptance_run(const struct gate_ctx *c, struct gate_result *out)
 					b->from);
 		else
 			gate_add_check(out, name, 0, NULL);
+		char val[32];
+		if (isnan(v))
+			snprintf(val, sizeof(val), "undefined");
+		else
+			snprintf(val, sizeof(val), "%.4g", v);
 		if (fl < sizeof(figs))
 			fl += (size_t)snprintf(figs + fl, sizeof(figs) - fl,
-					       "%s%s %.4g (%s %g)", fl ? ", " : "",
-					       cfg_metric_name(b->metric), v,
+					       "%s%s %s (%s %g)", fl ? ", " : "",
+					       cfg_metric_name(b->metric), val,
 					       lower ? "max" : "min", b->limit);
 		json_t *bj = json_object();
 		json_object_set_new(bj, "metric", json_string(cfg_metric_name(b->metric)));

@@ -121,12 +121,19 @@ static bool numeric(enum cfg_type t)
 	return t == CFG_T_NUMBER || t == CFG_T_INTEGER;
 }
 
+/* The shortest text that reads back as exactly x (-1e-06, not
+ * -9.9999999999999995e-07): it is sent, and it names the test. */
 static void lit_num(char *buf, size_t sz, double x)
 {
-	if (x == floor(x) && fabs(x) < 1e15)
+	if (x == floor(x) && fabs(x) < 1e15) {
 		snprintf(buf, sz, "%.0f", x);
-	else
-		snprintf(buf, sz, "%.17g", x);
+		return;
+	}
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(buf, sz, "%.*g", digits, x);
+		if (strtod(buf, NULL) == x)
+			return;
+	}
 }
 
 /* A value the field accepts: the smoke case's when it gives one, else
