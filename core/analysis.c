@@ -466,20 +466,21 @@ void analysis_interval_line(const struct analysis_interval *iv, char *buf,
 			    size_t sz)
 {
 	const struct analysis_group *c = &iv->canary, *s = &iv->stable;
-	char cr[32], sr[32], c50[32], c99[32], s99[32];
+	char cr[32], sr[32], c50[32], c99[32], s50[32], s99[32];
 	fmt_rate(c->error_rate, cr, sizeof(cr));
 	fmt_rate(s->error_rate, sr, sizeof(sr));
 	fmt_ms(c->p50_ms, c50, sizeof(c50));
 	fmt_ms(c->p99_ms, c99, sizeof(c99));
+	fmt_ms(s->p50_ms, s50, sizeof(s50));
 	fmt_ms(s->p99_ms, s99, sizeof(s99));
 	const char *v = iv->verdict == ANALYSIS_PASS	? "pass"
 			: iv->verdict == ANALYSIS_FAIL ? "FAIL "
 						       : "no data (";
 	snprintf(buf, sz,
 		 "canary %d%%: canary %.0f req, %.0f err (%s), p50 %s p99 %s | "
-		 "stable %.0f req, %.0f err (%s), p99 %s | %s%s%s",
+		 "stable %.0f req, %.0f err (%s), p50 %s p99 %s | %s%s%s",
 		 iv->percent, c->requests, c->errors, cr, c50, c99, s->requests,
-		 s->errors, sr, s99, v, iv->verdict == ANALYSIS_PASS ? "" : iv->reason,
+		 s->errors, sr, s50, s99, v, iv->verdict == ANALYSIS_PASS ? "" : iv->reason,
 		 iv->verdict == ANALYSIS_NO_DATA ? ")" : "");
 }
 

@@ -583,15 +583,16 @@ Test(analysis, the_live_line_reads_like_the_issue)
 	l.max_error_rate = -1;
 	struct analysis_interval iv = iv_of(412, 8, 81, 3701, 0, 3.2);
 	iv.canary.p50_ms = 2.1;
+	iv.stable.p50_ms = 1.4;
 	analysis_judge(&l, &iv);
 	char line[600];
 	analysis_interval_line(&iv, line, sizeof(line));
 	cr_assert(strncmp(line,
 			  "canary 10%: canary 412 req, 8 err (1.9%), p50 2.1 ms p99 "
-			  "81 ms | stable 3701 req, 0 err (0.0%), p99 3.2 ms | FAIL "
+			  "81 ms | stable 3701 req, 0 err (0.0%), p50 1.4 ms p99 3.2 ms | FAIL "
 			  "error rate +1.9% > +1%",
 			  strlen("canary 10%: canary 412 req, 8 err (1.9%), p50 2.1 ms "
-				 "p99 81 ms | stable 3701 req, 0 err (0.0%), p99 3.2 "
+				 "p99 81 ms | stable 3701 req, 0 err (0.0%), p50 1.4 ms p99 3.2 "
 				 "ms | FAIL error rate +1.9% > +1%")) == 0,
 		  "%s", line);
 	iv = iv_of(5, 0, 1, 100, 0, 1);
