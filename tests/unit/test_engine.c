@@ -696,3 +696,40 @@ Test(engine, a_failed_check_is_known_even_when_the_rollback_fails_too)
 	rstate_release(&st);
 	cfg_env_free(env);
 }
+
+Test(engine, a_failure_is_timed_and_says_whether_the_target_took_traffic)
+{
+	struct cfg_env *env = make_env(4, "{ type: rolling }");
+	struct sim s;
+	struct rstate st;
+	struct engine_result res;
+	/* the first load fails: 2.0.0 never served any traffic */
+	start_on_v1(&s, &st, env);
+	s.fail_load_at = 1;
+	double t0 = now_ms();
+	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OPERATIONAL);
+	cr_assert_geq(res.failed_at_ms, t0);
+	cr_assert_not(res.target_served);
+	engine_result_release(&res);
+	rstate_release(&st);
+	/* the second wave's load fails: the first wave served it */
+	start_on_v1(&s, &st, env);
+	s.fail_load_at = 2;
+	t0 = now_ms();
+	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OPERATIONAL);
+	cr_assert(res.target_served);
+	cr_assert_geq(res.failed_at_ms, t0);
+	cr_assert_geq(res.stable_at_ms, res.failed_at_ms,
+		      "back on stable after the failure");
+	cr_assert_not(res.timed_out);
+	assert_cluster_on(&s, &st, "1.0.0");
+	engine_result_release(&res);
+	rstate_release(&st);
+	/* a success did not stop: no failure time */
+	start_on_v1(&s, &st, env);
+	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OK);
+	cr_assert_eq(res.failed_at_ms, 0);
+	engine_result_release(&res);
+	rstate_release(&st);
+	cfg_env_free(env);
+}
