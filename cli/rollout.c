@@ -264,22 +264,19 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			 : req->resume && req->resume->analysis_json
 				 ? xstrdup(req->resume->analysis_json)
 				 : NULL;
-	double failed_at = real.an ? analysis_failed_at(real.an) : 0;
+	struct rollout_stop sp;
+	memset(&sp, 0, sizeof(sp));
+	if (real.an) {
+		sp.an_failed_at = analysis_failed_at(real.an);
+		sp.an_verdict = analysis_abort_is_verdict(real.an);
+		sp.an_stopped = analysis_abort_is_stop(real.an);
+	}
 	/* an abort for want of data is no verdict on the release */
-	bool no_verdict = failed_at > 0 && !analysis_abort_is_verdict(real.an);
-	double abort_ms = -1;
-	if (res.stable_at_ms > 0 && failed_at > 0)
-		abort_ms = res.stable_at_ms - failed_at;
-	else if (res.stable_at_ms > 0 && (req->abort || res.timed_out))
-		abort_ms = res.stable_at_ms - (req->abort ? t_start : t_start +
-					       (double)req->timeout_ms);
-	if (abort_ms < 0 && res.stable_at_ms > 0)
-		abort_ms = 0;
-	/* a rollback's undo returns to the release it meant to leave: no
-	 * figure of a return to the stable release */
+	bool no_verdict = sp.an_failed_at > 0 && !sp.an_verdict;
+	const char *back_text, *back_key;
+	double abort_ms = rollout_back_ms(req, &res, t_start, &sp, &back_text,
+					  &back_key);
 	bool rollback = strcmp(req->action, "rollback") == 0;
-	if (rollback)
-		abort_ms = -1;
 	engine_real_release(&real);
 	http_client_close(real.http);
 	sigaction(SIGINT, &old_int, NULL);
@@ -318,8 +315,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		json_object_set_new(extra, "gates", json_incref(gates));
 	if (analysis)
 		json_object_set_new(extra, "analysis", json_loads(analysis, 0, NULL));
-	if (abort_ms >= 0)
+	if (abort_ms >= 0) {
 		json_object_set_new(extra, "abort_to_stable_ms", json_real(abort_ms));
+		json_object_set_new(extra, "abort_to_stable_from",
+				    json_string(back_key));
+	}
 	if (req->full_reason)
 		json_object_set_new(extra, "full", json_string(req->full_reason));
 	if (rc == ML_EXIT_PAUSED)
@@ -394,8 +394,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			json_object_set_new(o, "downtime_ms", json_real(res.downtime_ms));
 		json_object_set_new(o, "rolled_back", json_boolean(res.rolled_back));
 		json_object_set_new(o, "reason", rec.reason ? json_string(rec.reason) : json_null());
-		if (abort_ms >= 0)
+		if (abort_ms >= 0) {
 			json_object_set_new(o, "abort_to_stable_ms", json_real(abort_ms));
+			json_object_set_new(o, "abort_to_stable_from",
+					    json_string(back_key));
+		}
 		if (rc == ML_EXIT_PAUSED) {
 			json_object_set_new(o, "canary_percent", json_integer(res.canary_percent));
 			json_object_set_new(o, "resume_at", json_integer((json_int_t)res.paused_at + 1));
@@ -415,12 +418,16 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			 "back on %s",
 			 env->name, model, version,
 			 st->release.version ? st->release.version : "nothing");
-	} else if (rc == ML_EXIT_OK && req->abort) {
+	} else if (rc == ML_EXIT_OK && req->abort && abort_ms >= 0) {
 		out_line("%s: %s %s aborted; back on %s (all traffic on it %.0f "
-			 "ms after the abort began)",
+			 "ms after %s)",
 			 env->name, target.model, target.version,
 			 st->release.version ? st->release.version : "nothing",
-			 abort_ms > 0 ? abort_ms : 0);
+			 abort_ms, back_text);
+	} else if (rc == ML_EXIT_OK && req->abort) {
+		out_line("%s: %s %s aborted; back on %s", env->name, target.model,
+			 target.version,
+			 st->release.version ? st->release.version : "nothing");
 	} else if (rc == ML_EXIT_OK) {
 		char took[32];
 		if (res.duration_s < 1)
@@ -455,15 +462,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 						     : "nothing");
 		else if (res.rolled_back && !res.rollback_failed && abort_ms >= 0)
 			out_line("%s: rolled back; still on %s (all traffic on it "
-				 "%.0f ms after the %s)",
+				 "%.0f ms after %s)",
 				 env->name,
 				 st->release.version ? st->release.version
 						     : "nothing",
-				 abort_ms,
-				 res.stopped || strstr(res.reason, "by a signal")
-					 ? "signal"
-				 : failed_at > 0 ? "failing interval"
-						 : "deadline");
+				 abort_ms, back_text);
 		else if (res.rolled_back && !res.rollback_failed)
 			out_line("%s: rolled back; still on %s", env->name,
 				 st->release.version ? st->release.version

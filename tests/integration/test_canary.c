@@ -226,6 +226,8 @@ Test(canary, bad_release_is_aborted_at_the_first_interval_through_nginx)
 	/* a figure, not asserted (nginx: a confirmed reload) */
 	json_t *ms = json_object_get(res, "abort_to_stable_ms");
 	cr_assert(json_is_number(ms), "abort_to_stable_ms is reported");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "abort_to_stable_from")),
+			 "failing_interval");
 	cr_log_info("nginx: failing interval end -> 100%% on stable: %.1f ms",
 		    json_number_value(ms));
 	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "rejected");
@@ -376,6 +378,8 @@ Test(canary, no_traffic_and_no_data_fail_aborts)
 	cr_assert_eq(with_data, 0);
 	/* no data is no verdict: aborted, not rejected */
 	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "aborted");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "abort_to_stable_from")),
+			 "no_data");
 	json_decref(res);
 	free(err);
 	assert_env("cn", "1.0.0", 1);
@@ -565,6 +569,8 @@ Test(canary, the_progress_deadline_aborts_the_canary)
 	cr_assert(strstr(reason, "canary aborted at 50%: not finished within --timeout"),
 		  "%s", reason);
 	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "aborted");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "abort_to_stable_from")),
+			 "deadline");
 	json_decref(res);
 	free(err);
 	assert_env("cd", "1.0.0", 1);
