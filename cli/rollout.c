@@ -271,6 +271,10 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		sp.an_verdict = analysis_abort_is_verdict(real.an);
 		sp.an_stopped = analysis_abort_is_stop(real.an);
 	}
+	/* `mlctl abort` says who asked and why beside the lock before its
+	 * signal: taken even when the run ended otherwise, so it is gone */
+	if (stop_flag)
+		sp.asked = lock_stop_take(ctx->state_dir, env->name, &sp.ask) == 1;
 	/* an abort for want of data is no verdict on the release */
 	bool no_verdict = sp.an_failed_at > 0 && !sp.an_verdict;
 	const char *back_text, *back_key;
@@ -279,8 +283,9 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	bool rollback = strcmp(req->action, "rollback") == 0;
 	engine_real_release(&real);
 	http_client_close(real.http);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	char stop_why[1600];
+	rollout_stop_reason(req, p, &res, &sp, stop_why, sizeof(stop_why));
+	const char *why = stop_why[0] ? stop_why : res.reason;
 
 	const char *outcome = outcome_of(&res, req->action);
 	if (rc == ML_EXIT_PAUSED)
@@ -307,8 +312,8 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	json_object_set_new(extra, "duration_s", json_real(res.duration_s));
 	if (p->strategy == CFG_STRAT_RECREATE)
 		json_object_set_new(extra, "downtime_ms", json_real(res.downtime_ms));
-	if (res.reason[0])
-		json_object_set_new(extra, "reason", json_string(res.reason));
+	if (why[0])
+		json_object_set_new(extra, "reason", json_string(why));
 	json_object_set_new(extra, "steps", json_loads(res.journal_json, 0, NULL));
 	json_t *gates = gates_json(req);
 	if (gates)
@@ -338,7 +343,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	rec.model = model;
 	rec.version = version;
 	rec.strategy = cfg_strategy_name(p->strategy);
-	rec.reason = res.reason[0] ? res.reason : req->reason;
+	rec.reason = why[0] ? why : req->reason;
 	if (rc == ML_EXIT_PAUSED)
 		rec.reason = pause_why;
 	else if (rc == ML_EXIT_OK && req->full_reason)
@@ -449,11 +454,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			 "rolls it back",
 			 env->name, env->name, env->name);
 	} else {
-		if (strncmp(res.reason, "canary aborted", 14) == 0)
-			out_error("%s", res.reason); /* says where and why */
+		if (strncmp(why, "canary aborted", 14) == 0)
+			out_error("%s", why); /* says where and why */
 		else
 			out_error("%s %s %s in %s: %s", req->action, target.model,
-				  target.version, env->name, res.reason);
+				  target.version, env->name, why);
 		if (rollback && !res.rollback_failed)
 			out_line("%s: not rolled back to %s%s; still on %s",
 				 env->name, target.version,
@@ -476,6 +481,10 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				  "look (mlctl status --env %s)",
 				  env->name, env->name);
 	}
+	/* a signal once the run is over is too late to stop it: until it is
+	 * recorded the handler takes it, not the default action */
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	json_decref(gates);
 	free(state_json);
 	free(analysis);

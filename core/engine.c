@@ -447,12 +447,8 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 	for (size_t i = start; i < p->n_steps && exit_code == ML_EXIT_OK; i++) {
 		const struct plan_step *s = &p->steps[i];
 		struct ml_err err = ML_ERR_INIT;
-		if (s->kind == STEP_PAUSE) {
-			exit_code = ML_EXIT_PAUSED;
-			res->paused_at = i;
-			snprintf(res->reason, sizeof(res->reason), "%.400s", s->text);
-			break;
-		}
+		/* a stop asked for before a manual pause is an abort, not a
+		 * pause that would leave the canary for a person */
 		if (o->stop && *o->stop) {
 			exit_code = ML_EXIT_CHECK_FAILED;
 			res->stopped = true;
@@ -467,6 +463,12 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 					 "stopped by a signal before step %zu "
 					 "(%.200s)",
 					 i + 1, s->text);
+			break;
+		}
+		if (s->kind == STEP_PAUSE) {
+			exit_code = ML_EXIT_PAUSED;
+			res->paused_at = i;
+			snprintf(res->reason, sizeof(res->reason), "%.400s", s->text);
 			break;
 		}
 		if (r.deadline && (long long)now_ms() >= r.deadline) {

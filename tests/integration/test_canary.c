@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -507,51 +508,78 @@ Test(canary, manual_pauses_continue_continue_full_and_abort)
 	cr_assert_eq(tp_mlctl(NULL, NULL, 60, "abort --env cm"), 0);
 }
 
+/* "user@host" of this process, as mlctl names who gave an abort. */
+static void me(char *buf, size_t size)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	struct passwd *pw = getpwuid(geteuid());
+	snprintf(buf, size, "%s@%s", pw && pw->pw_name ? pw->pw_name : getenv("USER"),
+		 host);
+}
+
+/* The first line of the ledger's newest commit on env/<env>. */
+static char *ledger_subject(const char *env)
+{
+	char *cmd = xasprintf("git --git-dir=%s/ledger log -1 --format=%%s env/%s",
+			      tp_state, env);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	char line[1024] = "";
+	cr_assert_not_null(fgets(line, sizeof(line), p), "%s", cmd);
+	pclose(p);
+	free(cmd);
+	return xstrdup(line);
+}
+
+/* The stop request `mlctl abort` leaves beside the lock is gone. */
+static void assert_no_stop_request(const char *env)
+{
+	char *p = xasprintf("%s/locks/%s.stop", tp_state, env);
+	cr_assert(!path_is_file(p), "%s is left behind", p);
+	free(p);
+}
+
 Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 {
 	struct env_ports ports = { 0 };
 	write_env("cr", 2, "haproxy", &ports, "[ { weight: 50, pause: 20s } ]",
 		  "{ interval: 500ms, traffic: { rate: 100 } }");
 	start_on("cr", REL("1.0.0"));
-	pid_t child = fork();
-	if (child == 0) {
-		char cmd[2048];
-		snprintf(cmd, sizeof(cmd),
-			 "timeout -s KILL 60 %s -C %s --state %s deploy " REL("2.0.0")
-			 " --env cr >%s/bg.out 2>%s/bg.err",
-			 getenv("MLCTL_BIN"), tp_dir, tp_state, tp_dir, tp_dir);
-		int st = system(cmd);
-		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
-	}
+	pid_t child = tp_bg_start("bg", 60, "deploy " REL("2.0.0") " --env cr");
 	/* wait until the canary is in its analysis pause */
-	char *bgerr = NULL;
-	for (int i = 0; i < 200; i++) {
-		usleep(100000);
-		char *p = path_join(tp_dir, "bg.err");
-		free(bgerr);
-		bgerr = NULL;
-		read_file(p, 1 << 20, &bgerr, NULL);
-		free(p);
-		if (bgerr && strstr(bgerr, "canary 50%: canary "))
-			break;
-	}
-	cr_assert(bgerr && strstr(bgerr, "canary 50%: canary "), "%s", bgerr);
-	free(bgerr);
-	char *out = NULL, *err = NULL;
-	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cr"), 0, "%s%s", out, err);
-	cr_assert(strstr(out, "aborted: canary aborted at 50%: stopped by a signal"),
-		  "%s", out);
+	tp_bg_wait_for("bg", "canary 50%: canary ", 20);
+	char *out = NULL, *err = NULL, who[512], want[700];
+	me(who, sizeof(who));
+	snprintf(want, sizeof(want), "canary aborted at 50%% by %s: stop it", who);
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cr --reason 'stop it'"), 0,
+		     "%s%s", out, err);
+	cr_assert(strstr(out, want), "%s", out);
 	free(out);
 	free(err);
-	int st;
-	waitpid(child, &st, 0);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "deploy exit %d",
-		  WEXITSTATUS(st));
+	cr_assert_eq(tp_bg_end(child, "bg", &out, &err), 1, "%s%s", out, err);
+	/* the way back is timed from the abort, not from a deadline */
+	cr_assert(strstr(out, "cr: rolled back; still on 1.0.0 (all traffic on it ") &&
+			  strstr(out, " ms after the abort)"),
+		  "%s", out);
+	cr_assert(strstr(err, want), "%s", err);
+	free(out);
+	free(err);
 	assert_env("cr", "1.0.0", 1);
 	json_t *h = tp_history("cr");
 	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
 	cr_assert_str_eq(tp_entry(h, 0, "version"), "2.0.0");
+	cr_assert_str_eq(tp_entry(h, 0, "reason"), want);
 	json_decref(h);
+	char *subject = ledger_subject("cr");
+	cr_assert_null(strstr(subject, "by a signal"), "%s", subject);
+	free(subject);
+	char *cmd = xasprintf("git --git-dir=%s/ledger log -1 --format=%%B env/cr | "
+			      "grep -qF '%s'",
+			      tp_state, want);
+	cr_assert_eq(system(cmd), 0, "the ledger commit says who and why: %s", cmd);
+	free(cmd);
+	assert_no_stop_request("cr");
 }
 
 Test(canary, the_progress_deadline_aborts_the_canary)
