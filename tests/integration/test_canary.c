@@ -549,6 +549,15 @@ Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 	pid_t child = tp_bg_start("bg", 60, "deploy " REL("2.0.0") " --env cr");
 	/* wait until the canary is in its analysis pause */
 	tp_bg_wait_for("bg", "canary 50%: canary ", 20);
+	/* status: a rollout that runs, with its command and release */
+	json_t *e = status_env("cr");
+	json_t *r = json_object_get(e, "rollout_in_progress");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "state")), "running");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "command")), "deploy");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "release")), "eta 2.0.0");
+	cr_assert_gt(json_integer_value(json_object_get(r, "pid")), 0);
+	cr_assert(json_is_null(json_object_get(e, "canary")));
+	json_decref(e);
 	char *out = NULL, *err = NULL, who[512], want[700];
 	me(who, sizeof(who));
 	snprintf(want, sizeof(want), "canary aborted at 50%% by %s: stop it", who);
@@ -580,6 +589,75 @@ Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 	cr_assert_eq(system(cmd), 0, "the ledger commit says who and why: %s", cmd);
 	free(cmd);
 	assert_no_stop_request("cr");
+}
+
+/* A canary paused at a manual step is a rollout in progress; once a
+ * `continue` has taken it up it is running, not paused; an abort of that
+ * continue names who gave it and why. */
+Test(canary, status_follows_a_paused_canary_through_continue_and_abort)
+{
+	struct env_ports ports = { 0 };
+	write_env("cw", 2, "haproxy", &ports,
+		  "[ { weight: 25, pause: manual }, { weight: 50, pause: 20s } ]",
+		  "{ interval: 500ms, traffic: { rate: 100 } }");
+	start_on("cw", REL("1.0.0"));
+	cr_assert_eq(tp_mlctl(NULL, NULL, 60, "deploy " REL("2.0.0") " --env cw"), 6);
+	json_t *e = status_env("cw");
+	json_t *r = json_object_get(e, "rollout_in_progress");
+	cr_assert(json_is_object(r), "a paused rollout is in progress");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "state")), "paused");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "command")), "deploy");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "release")), "eta 2.0.0");
+	cr_assert_eq(json_integer_value(json_object_get(r, "step")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(r, "steps")), 2);
+	cr_assert_eq(json_integer_value(json_object_get(r, "percent")), 25);
+	cr_assert(json_string_length(json_object_get(r, "since")) > 0);
+	cr_assert_null(json_object_get(r, "pid"), "nobody runs it");
+	json_decref(e);
+
+	pid_t child = tp_bg_start("cont", 60, "continue --env cw");
+	tp_bg_wait_for("cont", "canary 50%: canary ", 20);
+	e = status_env("cw");
+	r = json_object_get(e, "rollout_in_progress");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "state")), "running");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "command")), "continue");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "began_with")), "deploy");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "release")), "eta 2.0.0");
+	cr_assert_gt(json_integer_value(json_object_get(r, "pid")), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(e, "canary"), "state")),
+			 "running");
+	json_decref(e);
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, NULL, 30, "status --env cw"), 0);
+	cr_assert_null(strstr(out, "paused since"), "%s", out);
+	cr_assert(strstr(out, "canary in progress: eta 2.0.0 running again from 25%") &&
+			  strstr(out, "rollout in progress: pid "),
+		  "%s", out);
+	free(out);
+
+	char who[512], want[700];
+	me(who, sizeof(who));
+	snprintf(want, sizeof(want), "canary aborted at 50%% by %s: stop it", who);
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cw --reason 'stop it'"), 0,
+		     "%s%s", out, err);
+	free(out);
+	free(err);
+	cr_assert_eq(tp_bg_end(child, "cont", &out, &err), 1, "%s%s", out, err);
+	cr_assert(strstr(out, " ms after the abort)"), "%s", out);
+	free(out);
+	free(err);
+	assert_env("cw", "1.0.0", 1);
+	json_t *h = tp_history("cw");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "continue");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(tp_entry(h, 0, "reason"), want);
+	json_decref(h);
+	assert_no_stop_request("cw");
+	e = status_env("cw");
+	cr_assert(json_is_null(json_object_get(e, "rollout_in_progress")));
+	cr_assert(json_is_null(json_object_get(e, "canary")));
+	json_decref(e);
 }
 
 Test(canary, the_progress_deadline_aborts_the_canary)
