@@ -2,9 +2,10 @@
  * A paused one: all traffic back on the stable release at once (the
  * canary weights are the first thing undone), the canary nodes unload
  * the new release and return to rotation, and the ledger records
- * "aborted". A running deploy or continue on this host: it gets SIGTERM,
- * stops (an analysis pause within ~100 ms, otherwise before its next
- * step), rolls itself back and records "aborted"; abort waits for that.
+ * "aborted". A running deploy or continue on this host: a stop request
+ * beside its lock says who asks and why, it gets SIGTERM, stops (an
+ * analysis pause within ~100 ms, otherwise before its next step), rolls
+ * itself back and records "aborted" with that; abort waits for it.
  * A person's abort is not a verdict on the release: it is not marked
  * rejected (a failed analysis is). A pause record that cannot be read
  * (which refuses every new rollout) is cleared too: the nodes go back to
@@ -34,11 +35,13 @@ const struct cmd_help cmd_abort_help = {
 	"  --reason TEXT     why, recorded in the ledger with who said so",
 };
 
-/* A deploy or continue running on this host holds env's lock: signal it
- * and wait until it has rolled back and let go. Returns the exit status,
- * or -1 when no such rollout runs. */
+/* A deploy or continue running on this host holds env's lock: leave it a
+ * stop request (who asks and why, for its record), signal it and wait
+ * until it has rolled back and let go. Returns the exit status, or -1
+ * when no such rollout runs, or when it paused before it saw the signal
+ * (the paused rollout is then aborted as any other). */
 static int abort_running(const struct ml_ctx *ctx, const struct cfg_env *env,
-			 struct ledger *ledger)
+			 struct ledger *ledger, const char *reason)
 {
 	enum lock_state ls = LOCK_FREE;
 	struct lock_holder h;
@@ -51,13 +54,28 @@ static int abort_running(const struct ml_ctx *ctx, const struct cfg_env *env,
 		return -1;
 	char who[512];
 	lock_holder_describe(&h, who, sizeof(who));
-	if (kill(h.pid, SIGTERM) != 0) {
+	const struct lock_holder to = h;
+	struct lock_stop prior;
+	int posted = lock_stop_post(ctx->state_dir, env->name, &to, reason,
+				    &prior, &err);
+	if (posted < 0)
+		out_warn("%s; the rollout's record will not say who stopped it",
+			 err.msg);
+	if (posted == 1) {
+		/* a second signal would end it at once, without its rollback */
+		out_progress("abort: %s already asked the running rollout in %s "
+			     "to stop%s%s; waiting for it: %s",
+			     prior.by, env->name, prior.reason[0] ? ": " : "",
+			     prior.reason, who);
+	} else if (kill(h.pid, SIGTERM) != 0) {
 		out_error("cannot signal the rollout in %s, %s: %s", env->name, who,
 			  strerror(errno));
+		lock_stop_withdraw(ctx->state_dir, env->name, &to);
 		return ML_EXIT_LOCKED;
+	} else {
+		out_progress("abort: asked the running rollout in %s to stop: %s",
+			     env->name, who);
 	}
-	out_progress("abort: asked the running rollout in %s to stop: %s",
-		     env->name, who);
 	/* it stops within a step (an analysis within ~100 ms), then rolls
 	 * back; a load or wait-ready step may take its time */
 	for (int i = 0; i < 1200; i++) {
@@ -72,9 +90,18 @@ static int abort_running(const struct ml_ctx *ctx, const struct cfg_env *env,
 			  env->name, who);
 		return ML_EXIT_LOCKED;
 	}
+	/* it let go: a request it did not take (it ended first) goes */
+	lock_stop_withdraw(ctx->state_dir, env->name, &to);
 	struct ledger_entry *tip = NULL;
 	if (ledger_current(ledger, env->name, 0, NULL, &tip, &err))
 		return cli_fail(&err);
+	if (tip && tip->outcome && strcmp(tip->outcome, LEDGER_OUTCOME_PAUSED) == 0) {
+		out_progress("abort: the rollout in %s paused before it stopped; "
+			     "aborting the paused rollout",
+			     env->name);
+		ledger_entry_free(tip);
+		return -1;
+	}
 	int rc = ML_EXIT_OK;
 	const char *outcome = tip && tip->outcome ? tip->outcome : "?";
 	if (strcmp(outcome, LEDGER_OUTCOME_FAILED) == 0)
@@ -236,7 +263,7 @@ int cmd_abort(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))
 		goto out;
-	if ((rc = abort_running(ctx, env, ledger)) >= 0)
+	if ((rc = abort_running(ctx, env, ledger, reason)) >= 0)
 		goto out;
 	rc = ML_EXIT_OK;
 	if (lock_acquire(ctx->state_dir, env->name, "abort", &lk, &err)) {

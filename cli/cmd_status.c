@@ -1,7 +1,8 @@
 /* cmd_status.c — `mlctl status [--env E]`: per node its URL, live/ready,
  * loaded versions, the version it serves and its router weights, beside
- * what the ledger says the environment runs. Asks every node at once.
- * Exit 3 when a node or the router cannot be reached. */
+ * what the ledger says the environment runs and the rollout in progress
+ * (status_rollout.c). Asks every node at once. Exit 3 when a node or the
+ * router cannot be reached. */
 #include "cli.h"
 #include "common.h"
 #include "ledger.h"
@@ -11,6 +12,7 @@
 #include "router.h"
 #include "rollout.h"
 #include "rstate.h"
+#include "status_rollout.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -112,47 +114,6 @@ static void ask_nodes(const struct cfg_env *env, const struct rstate *st,
 	free(p);
 }
 
-/* A paused canary: one line of text, its last verdicts, and JSON. */
-static json_t *paused_view(const struct rollout_paused *pz, char *line,
-			   size_t line_sz, char *verdicts, size_t vsz)
-{
-	/* "canary paused at 10% (step 1 of 2): why" -> "why" */
-	const char *why = pz->reason;
-	if (strncmp(why, "canary paused", 13) == 0 && strstr(why, ": "))
-		why = strstr(why, ": ") + 2;
-	snprintf(line, line_sz,
-		 "%s %s at %d%% (step %d of %d), paused since %s by %s (%s); "
-		 "'mlctl continue' or 'mlctl abort'",
-		 pz->target.model, pz->target.version, pz->canary_percent,
-		 pz->canary_step, pz->canary_steps, pz->since, pz->by, why);
-	json_t *o = json_object(), *last = json_array();
-	json_t *an = pz->analysis_json ? json_loads(pz->analysis_json, 0, NULL) : NULL;
-	size_t n = json_array_size(an), from = n > 5 ? n - 5 : 0, len = 0;
-	for (size_t i = from; i < n; i++) {
-		json_t *iv = json_array_get(an, i);
-		json_array_append(last, iv);
-		const char *v = json_string_value(json_object_get(iv, "verdict"));
-		int w = snprintf(verdicts + len, vsz - len, "%s%d%% %s",
-				 len ? ", " : "",
-				 (int)json_integer_value(json_object_get(iv, "percent")),
-				 v ? v : "?");
-		if (w > 0 && (size_t)w < vsz - len)
-			len += (size_t)w;
-	}
-	json_decref(an);
-	json_object_set_new(o, "state", json_string("paused"));
-	json_object_set_new(o, "model", json_string(pz->target.model));
-	json_object_set_new(o, "version", json_string(pz->target.version));
-	json_object_set_new(o, "percent", json_integer(pz->canary_percent));
-	json_object_set_new(o, "step", json_integer(pz->canary_step));
-	json_object_set_new(o, "steps", json_integer(pz->canary_steps));
-	json_object_set_new(o, "since", json_string(pz->since));
-	json_object_set_new(o, "by", json_string(pz->by));
-	json_object_set_new(o, "reason", json_string(pz->reason));
-	json_object_set_new(o, "last_intervals", last);
-	return o;
-}
-
 static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 		      struct ledger *ledger, json_t *arr)
 {
@@ -180,21 +141,18 @@ static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 				 g > 0 ? "not running (mlctl up)" : err.msg);
 		}
 	}
-	/* a rollout in progress holds the environment's lock */
+	/* a rollout that runs holds the environment's lock; one paused for
+	 * a person is the ledger's tip */
 	enum lock_state ls = LOCK_FREE;
 	struct lock_holder holder;
-	char rollout[320] = "";
-	if (lock_inspect(ctx->state_dir, env->name, &ls, &holder, &err) == 0 &&
-	    ls == LOCK_HELD)
-		lock_holder_describe(&holder, rollout, sizeof(rollout));
-	/* a canary paused for a person: where it stands */
+	bool held = lock_inspect(ctx->state_dir, env->name, &ls, &holder,
+				 &err) == 0 &&
+		    ls == LOCK_HELD;
 	struct rollout_paused *pz = NULL;
 	if (rollout_paused_load(ledger, env, &pz, &err))
 		out_warn("%s", err.msg);
-	char canary[512] = "", verdicts[160] = "";
-	json_t *cj = pz ? paused_view(pz, canary, sizeof(canary), verdicts,
-				      sizeof(verdicts))
-			: json_null();
+	struct status_rollout ro;
+	status_rollout_init(&ro, held ? &holder : NULL, pz);
 	int rc = router_ok ? ML_EXIT_OK : ML_EXIT_OPERATIONAL;
 	for (size_t i = 0; i < env->n_nodes; i++)
 		if (!v[i].reached)
@@ -218,8 +176,8 @@ static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 			json_object_set_new(r, "error", json_string(router_err));
 		json_object_set_new(o, "router", r);
 		json_object_set_new(o, "rollout_in_progress",
-				    rollout[0] ? json_string(rollout) : json_null());
-		json_object_set_new(o, "canary", json_incref(cj));
+				    json_incref(ro.progress));
+		json_object_set_new(o, "canary", json_incref(ro.canary));
 		for (size_t i = 0; i < env->n_nodes; i++) {
 			json_t *n = json_object(), *loaded = json_array();
 			json_object_set_new(n, "name", json_string(env->nodes[i].name));
@@ -268,19 +226,19 @@ static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 		if (!router_ok)
 			out_warn("%s: router %s: %s", env->name,
 				 cfg_router_driver_name(env->router_driver), router_err);
-		if (canary[0])
-			out_line("  canary in progress: %s", canary);
-		if (verdicts[0])
-			out_line("  last verdicts: %s", verdicts);
-		if (rollout[0])
-			out_line("  rollout in progress: %s", rollout);
+		if (ro.canary_line[0])
+			out_line("  canary in progress: %s", ro.canary_line);
+		if (ro.verdicts[0])
+			out_line("  last verdicts: %s", ro.verdicts);
+		if (ro.holder_line[0])
+			out_line("  rollout in progress: %s", ro.holder_line);
 	}
 	free(run_dir);
 	free(env_run);
 	free(live);
 	free(preview);
 	free(v);
-	json_decref(cj);
+	status_rollout_release(&ro);
 	rollout_paused_free(pz);
 	rstate_release(&st);
 	return rc;

@@ -264,26 +264,28 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			 : req->resume && req->resume->analysis_json
 				 ? xstrdup(req->resume->analysis_json)
 				 : NULL;
-	double failed_at = real.an ? analysis_failed_at(real.an) : 0;
+	struct rollout_stop sp;
+	memset(&sp, 0, sizeof(sp));
+	if (real.an) {
+		sp.an_failed_at = analysis_failed_at(real.an);
+		sp.an_verdict = analysis_abort_is_verdict(real.an);
+		sp.an_stopped = analysis_abort_is_stop(real.an);
+	}
+	/* `mlctl abort` says who asked and why beside the lock before its
+	 * signal: taken even when the run ended otherwise, so it is gone */
+	if (stop_flag)
+		sp.asked = lock_stop_take(ctx->state_dir, env->name, &sp.ask) == 1;
 	/* an abort for want of data is no verdict on the release */
-	bool no_verdict = failed_at > 0 && !analysis_abort_is_verdict(real.an);
-	double abort_ms = -1;
-	if (res.stable_at_ms > 0 && failed_at > 0)
-		abort_ms = res.stable_at_ms - failed_at;
-	else if (res.stable_at_ms > 0 && (req->abort || res.timed_out))
-		abort_ms = res.stable_at_ms - (req->abort ? t_start : t_start +
-					       (double)req->timeout_ms);
-	if (abort_ms < 0 && res.stable_at_ms > 0)
-		abort_ms = 0;
-	/* a rollback's undo returns to the release it meant to leave: no
-	 * figure of a return to the stable release */
+	bool no_verdict = sp.an_failed_at > 0 && !sp.an_verdict;
+	const char *back_text, *back_key;
+	double abort_ms = rollout_back_ms(req, &res, t_start, &sp, &back_text,
+					  &back_key);
 	bool rollback = strcmp(req->action, "rollback") == 0;
-	if (rollback)
-		abort_ms = -1;
 	engine_real_release(&real);
 	http_client_close(real.http);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	char stop_why[1600];
+	rollout_stop_reason(req, p, &res, &sp, stop_why, sizeof(stop_why));
+	const char *why = stop_why[0] ? stop_why : res.reason;
 
 	const char *outcome = outcome_of(&res, req->action);
 	if (rc == ML_EXIT_PAUSED)
@@ -310,16 +312,19 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	json_object_set_new(extra, "duration_s", json_real(res.duration_s));
 	if (p->strategy == CFG_STRAT_RECREATE)
 		json_object_set_new(extra, "downtime_ms", json_real(res.downtime_ms));
-	if (res.reason[0])
-		json_object_set_new(extra, "reason", json_string(res.reason));
+	if (why[0])
+		json_object_set_new(extra, "reason", json_string(why));
 	json_object_set_new(extra, "steps", json_loads(res.journal_json, 0, NULL));
 	json_t *gates = gates_json(req);
 	if (gates)
 		json_object_set_new(extra, "gates", json_incref(gates));
 	if (analysis)
 		json_object_set_new(extra, "analysis", json_loads(analysis, 0, NULL));
-	if (abort_ms >= 0)
+	if (abort_ms >= 0) {
 		json_object_set_new(extra, "abort_to_stable_ms", json_real(abort_ms));
+		json_object_set_new(extra, "abort_to_stable_from",
+				    json_string(back_key));
+	}
 	if (req->full_reason)
 		json_object_set_new(extra, "full", json_string(req->full_reason));
 	if (rc == ML_EXIT_PAUSED)
@@ -338,7 +343,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	rec.model = model;
 	rec.version = version;
 	rec.strategy = cfg_strategy_name(p->strategy);
-	rec.reason = res.reason[0] ? res.reason : req->reason;
+	rec.reason = why[0] ? why : req->reason;
 	if (rc == ML_EXIT_PAUSED)
 		rec.reason = pause_why;
 	else if (rc == ML_EXIT_OK && req->full_reason)
@@ -394,8 +399,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			json_object_set_new(o, "downtime_ms", json_real(res.downtime_ms));
 		json_object_set_new(o, "rolled_back", json_boolean(res.rolled_back));
 		json_object_set_new(o, "reason", rec.reason ? json_string(rec.reason) : json_null());
-		if (abort_ms >= 0)
+		if (abort_ms >= 0) {
 			json_object_set_new(o, "abort_to_stable_ms", json_real(abort_ms));
+			json_object_set_new(o, "abort_to_stable_from",
+					    json_string(back_key));
+		}
 		if (rc == ML_EXIT_PAUSED) {
 			json_object_set_new(o, "canary_percent", json_integer(res.canary_percent));
 			json_object_set_new(o, "resume_at", json_integer((json_int_t)res.paused_at + 1));
@@ -415,12 +423,16 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			 "back on %s",
 			 env->name, model, version,
 			 st->release.version ? st->release.version : "nothing");
-	} else if (rc == ML_EXIT_OK && req->abort) {
+	} else if (rc == ML_EXIT_OK && req->abort && abort_ms >= 0) {
 		out_line("%s: %s %s aborted; back on %s (all traffic on it %.0f "
-			 "ms after the abort began)",
+			 "ms after %s)",
 			 env->name, target.model, target.version,
 			 st->release.version ? st->release.version : "nothing",
-			 abort_ms > 0 ? abort_ms : 0);
+			 abort_ms, back_text);
+	} else if (rc == ML_EXIT_OK && req->abort) {
+		out_line("%s: %s %s aborted; back on %s", env->name, target.model,
+			 target.version,
+			 st->release.version ? st->release.version : "nothing");
 	} else if (rc == ML_EXIT_OK) {
 		char took[32];
 		if (res.duration_s < 1)
@@ -442,11 +454,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 			 "rolls it back",
 			 env->name, env->name, env->name);
 	} else {
-		if (strncmp(res.reason, "canary aborted", 14) == 0)
-			out_error("%s", res.reason); /* says where and why */
+		if (strncmp(why, "canary aborted", 14) == 0)
+			out_error("%s", why); /* says where and why */
 		else
 			out_error("%s %s %s in %s: %s", req->action, target.model,
-				  target.version, env->name, res.reason);
+				  target.version, env->name, why);
 		if (rollback && !res.rollback_failed)
 			out_line("%s: not rolled back to %s%s; still on %s",
 				 env->name, target.version,
@@ -455,15 +467,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 						     : "nothing");
 		else if (res.rolled_back && !res.rollback_failed && abort_ms >= 0)
 			out_line("%s: rolled back; still on %s (all traffic on it "
-				 "%.0f ms after the %s)",
+				 "%.0f ms after %s)",
 				 env->name,
 				 st->release.version ? st->release.version
 						     : "nothing",
-				 abort_ms,
-				 res.stopped || strstr(res.reason, "by a signal")
-					 ? "signal"
-				 : failed_at > 0 ? "failing interval"
-						 : "deadline");
+				 abort_ms, back_text);
 		else if (res.rolled_back && !res.rollback_failed)
 			out_line("%s: rolled back; still on %s", env->name,
 				 st->release.version ? st->release.version
@@ -473,6 +481,10 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				  "look (mlctl status --env %s)",
 				  env->name, env->name);
 	}
+	/* a signal once the run is over is too late to stop it: until it is
+	 * recorded the handler takes it, not the default action */
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	json_decref(gates);
 	free(state_json);
 	free(analysis);

@@ -5,6 +5,7 @@
 #define MLCTL_ROLLOUT_INTERNAL_H
 
 #include "engine.h"
+#include "lock.h"
 #include "rollout.h"
 
 #include <jansson.h>
@@ -22,5 +23,37 @@ json_t *rollout_paused_json(const struct cfg_env *env,
 			    const struct rstate *pre,
 			    const struct rstate_release *target, int c_step,
 			    int c_steps);
+
+/* How a run that went back was stopped, as rollout_run saw it
+ * (rollout_stop.c reads it). */
+struct rollout_stop {
+	double an_failed_at;  /* analysis_failed_at; 0 when it did not abort */
+	bool an_verdict;      /* that abort is a verdict on the release */
+	bool an_stopped;      /* that abort came from the stop flag */
+	bool asked;           /* `mlctl abort` left a request (in `ask`) */
+	struct lock_stop ask;
+};
+
+/* Whether the run ended because its stop flag was set (a signal), in the
+ * engine before a step or in an analysis pause. */
+bool rollout_was_stopped(const struct engine_result *res,
+			 const struct rollout_stop *sp);
+/* The reason a run stopped by `mlctl abort` records and prints, with who
+ * asked and why ("canary aborted at 10% by alice@host: p99 creeping up")
+ * instead of "stopped by a signal"; "" when the run was not stopped by
+ * an abort that left its request. */
+void rollout_stop_reason(const struct rollout_req *req, const struct plan *p,
+			 const struct engine_result *res,
+			 const struct rollout_stop *sp, char *buf, size_t size);
+/* The time from when the run was told, or found, that it must go back to
+ * when all traffic was on the stable release (ms), and that moment's name
+ * for the summary ("the deadline", "the failing check", ...) and for JSON
+ * ("deadline", "failing_check", ...). -1 when there is no such figure:
+ * nothing went back, traffic never reached the target, or it never all
+ * left it. t_start: now_ms() as the run began. */
+double rollout_back_ms(const struct rollout_req *req,
+		       const struct engine_result *res, double t_start,
+		       const struct rollout_stop *sp, const char **text,
+		       const char **key);
 
 #endif

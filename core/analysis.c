@@ -553,6 +553,7 @@ struct analysis {
 	json_t *log;
 	double failed_at;
 	bool verdict; /* the abort came from broken limits */
+	bool stopped; /* the abort came from the stop flag */
 	volatile sig_atomic_t *stop;
 	size_t scrapes;
 	double scrape_ms;
@@ -625,6 +626,11 @@ double analysis_failed_at(const struct analysis *a)
 bool analysis_abort_is_verdict(const struct analysis *a)
 {
 	return a->failed_at > 0 && a->verdict;
+}
+
+bool analysis_abort_is_stop(const struct analysis *a)
+{
+	return a->failed_at > 0 && a->stopped;
 }
 
 void analysis_scrape_stats(const struct analysis *a, size_t *scrapes, double *ms)
@@ -902,6 +908,7 @@ int analysis_run_step(struct analysis *a, const size_t *nodes, size_t n,
 			snprintf(why, sizeof(why), "stopped by a signal");
 			a->failed_at = now_ms();
 			a->verdict = false;
+			a->stopped = true;
 			break;
 		}
 		scrape_all(a, scrape_timeout, cur, errors);

@@ -282,6 +282,9 @@ double analysis_failed_at(const struct analysis *a);
  * canary node's metrics gone) rather than a lack of data (no_data: fail):
  * only a verdict marks the release rejected. */
 bool analysis_abort_is_verdict(const struct analysis *a);
+/* Whether that abort came from the stop flag (a signal: ^C, `mlctl
+ * abort`) rather than from the intervals. */
+bool analysis_abort_is_stop(const struct analysis *a);
 /* The effective limits. */
 const struct analysis_limits *analysis_limits_of(const struct analysis *a);
 /* Where the release's analysis block asked for looser limits (borrowed). */

@@ -330,6 +330,8 @@ static int run_step(struct run *r, size_t i, struct ml_err *err)
 	int rc = step_forward(r, s, a, err);
 	emit(r, i + 1, s, false, rc == 2 ? 0 : rc, now_ms() - t,
 	     rc && rc != 2 ? err->msg : NULL);
+	if (!all_on_stable(r))
+		r->res->target_served = true;
 	/* a failed load or unload may have changed some nodes: undo it
 	 * too; an analysis that asked for a pause is done */
 	if (rc == 0 || rc == 2 || s->kind == STEP_LOAD || s->kind == STEP_UNLOAD)
@@ -440,18 +442,17 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 		snprintf(res->reason, sizeof(res->reason), "%.500s",
 			 o->abort_reason);
 	}
+	if (!all_on_stable(&r))
+		res->target_served = true;
 	for (size_t i = start; i < p->n_steps && exit_code == ML_EXIT_OK; i++) {
 		const struct plan_step *s = &p->steps[i];
 		struct ml_err err = ML_ERR_INIT;
-		if (s->kind == STEP_PAUSE) {
-			exit_code = ML_EXIT_PAUSED;
-			res->paused_at = i;
-			snprintf(res->reason, sizeof(res->reason), "%.400s", s->text);
-			break;
-		}
+		/* a stop asked for before a manual pause is an abort, not a
+		 * pause that would leave the canary for a person */
 		if (o->stop && *o->stop) {
 			exit_code = ML_EXIT_CHECK_FAILED;
 			res->stopped = true;
+			res->failed_at_ms = now_ms();
 			if (p->strategy == CFG_STRAT_CANARY && r.canary_percent > 0)
 				snprintf(res->reason, sizeof(res->reason),
 					 "canary aborted at %d%%: stopped by a "
@@ -464,9 +465,16 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 					 i + 1, s->text);
 			break;
 		}
+		if (s->kind == STEP_PAUSE) {
+			exit_code = ML_EXIT_PAUSED;
+			res->paused_at = i;
+			snprintf(res->reason, sizeof(res->reason), "%.400s", s->text);
+			break;
+		}
 		if (r.deadline && (long long)now_ms() >= r.deadline) {
 			exit_code = ML_EXIT_CHECK_FAILED;
 			res->timed_out = true;
+			res->failed_at_ms = now_ms();
 			if (p->strategy == CFG_STRAT_CANARY && r.canary_percent > 0)
 				snprintf(res->reason, sizeof(res->reason),
 					 "canary aborted at %d%%: not finished "
@@ -492,6 +500,7 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 			break;
 		}
 		if (rc) {
+			res->failed_at_ms = now_ms();
 			res->check_failed = rc > 0;
 			exit_code = rc > 0 ? ML_EXIT_CHECK_FAILED
 					   : (err.code ? err.code : ML_EXIT_OPERATIONAL);

@@ -87,6 +87,14 @@ struct engine_result {
 	/* rollback: now_ms() when no node with live weight served the target
 	 * version any more (all traffic on the stable release); 0 = never */
 	double stable_at_ms;
+	/* now_ms() when the run stopped going forward: the end of the step
+	 * that failed, or when the deadline or the stop was seen; 0 when it
+	 * did not stop */
+	double failed_at_ms;
+	/* a node with live weight served the target version at some point
+	 * (the steps a resumed run replays count): only then is stable_at_ms
+	 * a return of traffic to the stable release */
+	bool target_served;
 };
 
 struct engine_opts {

@@ -93,7 +93,7 @@ static void copy_str(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src ? src : "");
 }
 
-static void fill_self(struct lock_holder *h, const char *what)
+void lock_holder_self(struct lock_holder *h, const char *what)
 {
 	memset(h, 0, sizeof(*h));
 	h->pid = getpid();
@@ -335,7 +335,7 @@ int lock_acquire(const char *state_dir, const char *env, const char *what,
 		goto out;
 	}
 	lk = xcalloc(1, sizeof(*lk));
-	fill_self(&lk->holder, what);
+	lock_holder_self(&lk->holder, what);
 	lk->text = holder_text(&lk->holder);
 
 	int failed_errno = 0;

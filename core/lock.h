@@ -71,4 +71,40 @@ int lock_inspect(const char *state_dir, const char *env,
 void lock_holder_describe(const struct lock_holder *h, char *buf,
 			  size_t size);
 
+/* This process as a holder would be described: pid (and its start),
+ * host, user, now; `what` may be NULL. */
+void lock_holder_self(struct lock_holder *h, const char *what);
+
+/* ---- Asking the holder to stop (lock_stop.c) --------------------------
+ * `mlctl abort` of a rollout that runs leaves <state>/locks/<env>.stop
+ * saying who asks and why, then signals the holder, which takes the
+ * request (reads and removes it) as it records how it ended. The request
+ * names the holder it is for (pid and the pid's start), so one left
+ * behind never speaks for another process; the asker withdraws it once
+ * the holder has let go, whatever happened. */
+struct lock_stop {
+	pid_t pid;                    /* the holder it is for */
+	unsigned long long pid_start; /* 0 when unknown */
+	char by[330];                 /* who asks: "alice@build-1" */
+	char reason[1024];            /* why; may be empty */
+	double asked_ms;              /* now_ms() when asked (monotonic: the
+					 holder is on this host) */
+};
+
+/* Leave a stop request from this process for `to`, the holder of env's
+ * lock, with `reason` (may be NULL). 0 when it is there; 1 when a request
+ * for that same holder was there already (kept; *prior gets it, so a
+ * second abort neither signals again nor speaks over the first); -1 with
+ * err (ML_EXIT_OPERATIONAL). A request for another holder is replaced. */
+int lock_stop_post(const char *state_dir, const char *env,
+		   const struct lock_holder *to, const char *reason,
+		   struct lock_stop *prior, struct ml_err *err);
+/* For the holder: 1 with *out when a stop request for this process is
+ * there (it is removed), else 0. */
+int lock_stop_take(const char *state_dir, const char *env,
+		   struct lock_stop *out);
+/* Remove the stop request for `to`, if one is there. */
+void lock_stop_withdraw(const char *state_dir, const char *env,
+			const struct lock_holder *to);
+
 #endif

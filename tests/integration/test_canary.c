@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -226,6 +227,8 @@ Test(canary, bad_release_is_aborted_at_the_first_interval_through_nginx)
 	/* a figure, not asserted (nginx: a confirmed reload) */
 	json_t *ms = json_object_get(res, "abort_to_stable_ms");
 	cr_assert(json_is_number(ms), "abort_to_stable_ms is reported");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "abort_to_stable_from")),
+			 "failing_interval");
 	cr_log_info("nginx: failing interval end -> 100%% on stable: %.1f ms",
 		    json_number_value(ms));
 	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "rejected");
@@ -376,6 +379,8 @@ Test(canary, no_traffic_and_no_data_fail_aborts)
 	cr_assert_eq(with_data, 0);
 	/* no data is no verdict: aborted, not rejected */
 	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "aborted");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "abort_to_stable_from")),
+			 "no_data");
 	json_decref(res);
 	free(err);
 	assert_env("cn", "1.0.0", 1);
@@ -503,51 +508,156 @@ Test(canary, manual_pauses_continue_continue_full_and_abort)
 	cr_assert_eq(tp_mlctl(NULL, NULL, 60, "abort --env cm"), 0);
 }
 
+/* "user@host" of this process, as mlctl names who gave an abort. */
+static void me(char *buf, size_t size)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	struct passwd *pw = getpwuid(geteuid());
+	snprintf(buf, size, "%s@%s", pw && pw->pw_name ? pw->pw_name : getenv("USER"),
+		 host);
+}
+
+/* The first line of the ledger's newest commit on env/<env>. */
+static char *ledger_subject(const char *env)
+{
+	char *cmd = xasprintf("git --git-dir=%s/ledger log -1 --format=%%s env/%s",
+			      tp_state, env);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	char line[1024] = "";
+	cr_assert_not_null(fgets(line, sizeof(line), p), "%s", cmd);
+	pclose(p);
+	free(cmd);
+	return xstrdup(line);
+}
+
+/* The stop request `mlctl abort` leaves beside the lock is gone. */
+static void assert_no_stop_request(const char *env)
+{
+	char *p = xasprintf("%s/locks/%s.stop", tp_state, env);
+	cr_assert(!path_is_file(p), "%s is left behind", p);
+	free(p);
+}
+
 Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 {
 	struct env_ports ports = { 0 };
 	write_env("cr", 2, "haproxy", &ports, "[ { weight: 50, pause: 20s } ]",
 		  "{ interval: 500ms, traffic: { rate: 100 } }");
 	start_on("cr", REL("1.0.0"));
-	pid_t child = fork();
-	if (child == 0) {
-		char cmd[2048];
-		snprintf(cmd, sizeof(cmd),
-			 "timeout -s KILL 60 %s -C %s --state %s deploy " REL("2.0.0")
-			 " --env cr >%s/bg.out 2>%s/bg.err",
-			 getenv("MLCTL_BIN"), tp_dir, tp_state, tp_dir, tp_dir);
-		int st = system(cmd);
-		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
-	}
+	pid_t child = tp_bg_start("bg", 60, "deploy " REL("2.0.0") " --env cr");
 	/* wait until the canary is in its analysis pause */
-	char *bgerr = NULL;
-	for (int i = 0; i < 200; i++) {
-		usleep(100000);
-		char *p = path_join(tp_dir, "bg.err");
-		free(bgerr);
-		bgerr = NULL;
-		read_file(p, 1 << 20, &bgerr, NULL);
-		free(p);
-		if (bgerr && strstr(bgerr, "canary 50%: canary "))
-			break;
-	}
-	cr_assert(bgerr && strstr(bgerr, "canary 50%: canary "), "%s", bgerr);
-	free(bgerr);
-	char *out = NULL, *err = NULL;
-	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cr"), 0, "%s%s", out, err);
-	cr_assert(strstr(out, "aborted: canary aborted at 50%: stopped by a signal"),
-		  "%s", out);
+	tp_bg_wait_for("bg", "canary 50%: canary ", 20);
+	/* status: a rollout that runs, with its command and release */
+	json_t *e = status_env("cr");
+	json_t *r = json_object_get(e, "rollout_in_progress");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "state")), "running");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "command")), "deploy");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "release")), "eta 2.0.0");
+	cr_assert_gt(json_integer_value(json_object_get(r, "pid")), 0);
+	cr_assert(json_is_null(json_object_get(e, "canary")));
+	json_decref(e);
+	char *out = NULL, *err = NULL, who[512], want[700];
+	me(who, sizeof(who));
+	snprintf(want, sizeof(want), "canary aborted at 50%% by %s: stop it", who);
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cr --reason 'stop it'"), 0,
+		     "%s%s", out, err);
+	cr_assert(strstr(out, want), "%s", out);
 	free(out);
 	free(err);
-	int st;
-	waitpid(child, &st, 0);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "deploy exit %d",
-		  WEXITSTATUS(st));
+	cr_assert_eq(tp_bg_end(child, "bg", &out, &err), 1, "%s%s", out, err);
+	/* the way back is timed from the abort, not from a deadline */
+	cr_assert(strstr(out, "cr: rolled back; still on 1.0.0 (all traffic on it ") &&
+			  strstr(out, " ms after the abort)"),
+		  "%s", out);
+	cr_assert(strstr(err, want), "%s", err);
+	free(out);
+	free(err);
 	assert_env("cr", "1.0.0", 1);
 	json_t *h = tp_history("cr");
 	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
 	cr_assert_str_eq(tp_entry(h, 0, "version"), "2.0.0");
+	cr_assert_str_eq(tp_entry(h, 0, "reason"), want);
 	json_decref(h);
+	char *subject = ledger_subject("cr");
+	cr_assert_null(strstr(subject, "by a signal"), "%s", subject);
+	free(subject);
+	char *cmd = xasprintf("git --git-dir=%s/ledger log -1 --format=%%B env/cr | "
+			      "grep -qF '%s'",
+			      tp_state, want);
+	cr_assert_eq(system(cmd), 0, "the ledger commit says who and why: %s", cmd);
+	free(cmd);
+	assert_no_stop_request("cr");
+}
+
+/* A canary paused at a manual step is a rollout in progress; once a
+ * `continue` has taken it up it is running, not paused; an abort of that
+ * continue names who gave it and why. */
+Test(canary, status_follows_a_paused_canary_through_continue_and_abort)
+{
+	struct env_ports ports = { 0 };
+	write_env("cw", 2, "haproxy", &ports,
+		  "[ { weight: 25, pause: manual }, { weight: 50, pause: 20s } ]",
+		  "{ interval: 500ms, traffic: { rate: 100 } }");
+	start_on("cw", REL("1.0.0"));
+	cr_assert_eq(tp_mlctl(NULL, NULL, 60, "deploy " REL("2.0.0") " --env cw"), 6);
+	json_t *e = status_env("cw");
+	json_t *r = json_object_get(e, "rollout_in_progress");
+	cr_assert(json_is_object(r), "a paused rollout is in progress");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "state")), "paused");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "command")), "deploy");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "release")), "eta 2.0.0");
+	cr_assert_eq(json_integer_value(json_object_get(r, "step")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(r, "steps")), 2);
+	cr_assert_eq(json_integer_value(json_object_get(r, "percent")), 25);
+	cr_assert(json_string_length(json_object_get(r, "since")) > 0);
+	cr_assert_null(json_object_get(r, "pid"), "nobody runs it");
+	json_decref(e);
+
+	pid_t child = tp_bg_start("cont", 60, "continue --env cw");
+	tp_bg_wait_for("cont", "canary 50%: canary ", 20);
+	e = status_env("cw");
+	r = json_object_get(e, "rollout_in_progress");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "state")), "running");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "command")), "continue");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "began_with")), "deploy");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "release")), "eta 2.0.0");
+	cr_assert_gt(json_integer_value(json_object_get(r, "pid")), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(e, "canary"), "state")),
+			 "running");
+	json_decref(e);
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, NULL, 30, "status --env cw"), 0);
+	cr_assert_null(strstr(out, "paused since"), "%s", out);
+	cr_assert(strstr(out, "canary in progress: eta 2.0.0 running again from 25%") &&
+			  strstr(out, "rollout in progress: pid "),
+		  "%s", out);
+	free(out);
+
+	char who[512], want[700];
+	me(who, sizeof(who));
+	snprintf(want, sizeof(want), "canary aborted at 50%% by %s: stop it", who);
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cw --reason 'stop it'"), 0,
+		     "%s%s", out, err);
+	free(out);
+	free(err);
+	cr_assert_eq(tp_bg_end(child, "cont", &out, &err), 1, "%s%s", out, err);
+	cr_assert(strstr(out, " ms after the abort)"), "%s", out);
+	free(out);
+	free(err);
+	assert_env("cw", "1.0.0", 1);
+	json_t *h = tp_history("cw");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "continue");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(tp_entry(h, 0, "reason"), want);
+	json_decref(h);
+	assert_no_stop_request("cw");
+	e = status_env("cw");
+	cr_assert(json_is_null(json_object_get(e, "rollout_in_progress")));
+	cr_assert(json_is_null(json_object_get(e, "canary")));
+	json_decref(e);
 }
 
 Test(canary, the_progress_deadline_aborts_the_canary)
@@ -565,6 +675,8 @@ Test(canary, the_progress_deadline_aborts_the_canary)
 	cr_assert(strstr(reason, "canary aborted at 50%: not finished within --timeout"),
 		  "%s", reason);
 	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "aborted");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "abort_to_stable_from")),
+			 "deadline");
 	json_decref(res);
 	free(err);
 	assert_env("cd", "1.0.0", 1);

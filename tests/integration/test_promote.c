@@ -123,6 +123,11 @@ Test(promote, a_failing_gate_rolls_back_and_rejects_the_release)
 	cr_assert_eq(tp_mlctl(&out, &err, 120, "promote " REL("2.1.0") " --to pg"), 1,
 		     "%s%s", out, err);
 	cr_assert(strstr(err, "acceptance"), "%s", err);
+	/* timed from the failing gate: there is no deadline to blame */
+	cr_assert(strstr(out, "pg: rolled back; still on 2.0.0 (all traffic on it ") &&
+			  strstr(out, " ms after the failing check)"),
+		  "%s", out);
+	cr_assert_null(strstr(out, "deadline"), "%s", out);
 	free(out);
 	free(err);
 	tp_assert_serving("pg", "2.0.0");

@@ -1,7 +1,7 @@
 /* tproject.c — a temporary mlctl project for integration tests: the ETA
  * releases copied in, environments written with free loopback ports, the
  * real mlctl run as a subprocess (stdout/stderr captured, bounded by a
- * timeout), JSON views of status and history, and bounded background
+ * timeout; also in the background, for what runs beside it), JSON views of status and history, and bounded background
  * traffic (wrk, which never retries; `mlctl load`, which retries once on
  * a dead reused connection). Everything started is stopped by
  * tp_teardown (mlctl down) and the directory removed. */
@@ -61,6 +61,64 @@ int tp_mlctl(char **out, char **err, int timeout_s, const char *fmt, ...)
 		*err = eb;
 	else
 		free(eb);
+	return rc;
+}
+
+pid_t tp_bg_start(const char *tag, int timeout_s, const char *args)
+{
+	const char *bin = getenv("MLCTL_BIN");
+	cr_assert_not_null(bin, "MLCTL_BIN is not set");
+	char *cmd = xasprintf("timeout -s KILL %d %s -C %s --state %s --no-color "
+			      "%s >%s/%s.out 2>%s/%s.err",
+			      timeout_s, bin, tp_dir, tp_state, args, tp_dir, tag,
+			      tp_dir, tag);
+	pid_t child = fork();
+	cr_assert_geq(child, 0, "fork");
+	if (child == 0) {
+		int st = system(cmd);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
+	}
+	free(cmd);
+	return child;
+}
+
+static char *bg_file(const char *tag, const char *ext)
+{
+	char *name = xasprintf("%s.%s", tag, ext);
+	char *path = path_join(tp_dir, name);
+	free(name);
+	char *text = NULL;
+	if (read_file(path, 1 << 24, &text, NULL))
+		text = xstrdup("");
+	free(path);
+	return text;
+}
+
+void tp_bg_wait_for(const char *tag, const char *text, int timeout_s)
+{
+	char *err = NULL;
+	for (int i = 0; i < timeout_s * 10; i++) {
+		free(err);
+		err = bg_file(tag, "err");
+		if (strstr(err, text))
+			break;
+		usleep(100000);
+	}
+	cr_assert(strstr(err, text), "'%s' not in %s.err: %s", text, tag, err);
+	free(err);
+}
+
+int tp_bg_end(pid_t pid, const char *tag, char **out, char **err)
+{
+	int st = 0;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if (rc == 137 || rc == 99)
+		rc = -1;
+	if (out)
+		*out = bg_file(tag, "out");
+	if (err)
+		*err = bg_file(tag, "err");
 	return rc;
 }
 

@@ -25,6 +25,15 @@ int tp_mlctl(char **out, char **err, int timeout_s, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* tp_mlctl that must exit 0 (asserted, with the output). */
 void tp_ok(const char *args);
+/* `mlctl ARGS` (as tp_mlctl runs it) in the background, bounded by
+ * timeout_s; its stdout and stderr go to <project>/<tag>.out and .err.
+ * Returns the child's pid, for tp_bg_end. */
+pid_t tp_bg_start(const char *tag, int timeout_s, const char *args);
+/* Wait up to timeout_s until <tag>.err holds `text` (asserted). */
+void tp_bg_wait_for(const char *tag, const char *text, int timeout_s);
+/* Wait for the background mlctl: its exit status (-1 when killed), and
+ * its stdout and stderr into *out and *err (may be NULL; caller frees). */
+int tp_bg_end(pid_t pid, const char *tag, char **out, char **err);
 /* Write a file under the project (path relative to it; directories made). */
 void tp_write_file(const char *rel, const char *text);
 /* envs/NAME.yaml with n nodes on free ports, a router (none, nginx,

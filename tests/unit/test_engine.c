@@ -27,6 +27,10 @@ struct sim {
 	bool partial_unload; /* the failing unload: the first node takes it */
 	bool smoke_fails, analysis_fails, analysis_pauses;
 	int all_zero_seen;
+	int lives; /* set_live calls */
+	/* set *stop during the Nth set_live call (a signal mid-step) */
+	int stop_at_live;
+	volatile sig_atomic_t *stop;
 };
 
 static const char *serving(const struct sim *s, size_t i)
@@ -110,6 +114,8 @@ static int sim_set_live(void *ctx, const int *w, struct ml_err *err)
 	(void)err;
 	struct sim *s = ctx;
 	int sum = 0;
+	if (++s->lives == s->stop_at_live && s->stop)
+		*s->stop = 1;
 	for (size_t i = 0; i < s->n; i++) {
 		s->live[i] = w[i];
 		sum += w[i];
@@ -694,5 +700,81 @@ Test(engine, a_failed_check_is_known_even_when_the_rollback_fails_too)
 				    "rejected even though the undo failed");
 	engine_result_release(&res);
 	rstate_release(&st);
+	cfg_env_free(env);
+}
+
+Test(engine, a_failure_is_timed_and_says_whether_the_target_took_traffic)
+{
+	struct cfg_env *env = make_env(4, "{ type: rolling }");
+	struct sim s;
+	struct rstate st;
+	struct engine_result res;
+	/* the first load fails: 2.0.0 never served any traffic */
+	start_on_v1(&s, &st, env);
+	s.fail_load_at = 1;
+	double t0 = now_ms();
+	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OPERATIONAL);
+	cr_assert_geq(res.failed_at_ms, t0);
+	cr_assert_not(res.target_served);
+	engine_result_release(&res);
+	rstate_release(&st);
+	/* the second wave's load fails: the first wave served it */
+	start_on_v1(&s, &st, env);
+	s.fail_load_at = 2;
+	t0 = now_ms();
+	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OPERATIONAL);
+	cr_assert(res.target_served);
+	cr_assert_geq(res.failed_at_ms, t0);
+	cr_assert_geq(res.stable_at_ms, res.failed_at_ms,
+		      "back on stable after the failure");
+	cr_assert_not(res.timed_out);
+	assert_cluster_on(&s, &st, "1.0.0");
+	engine_result_release(&res);
+	rstate_release(&st);
+	/* a success did not stop: no failure time */
+	start_on_v1(&s, &st, env);
+	cr_assert_eq(deploy(env, &s, &st, "2.0.0", &res), ML_EXIT_OK);
+	cr_assert_eq(res.failed_at_ms, 0);
+	engine_result_release(&res);
+	rstate_release(&st);
+	cfg_env_free(env);
+}
+
+Test(engine, a_stop_seen_before_a_manual_pause_aborts_rather_than_pauses)
+{
+	struct cfg_env *env = make_env(
+		4, "{ type: canary, steps: [ { weight: 10, pause: manual } ] }");
+	struct sim s;
+	struct rstate st;
+	start_on_v1(&s, &st, env);
+	volatile sig_atomic_t stop = 0;
+	s.stop = &stop;
+	s.stop_at_live = 2; /* the 10% weights, the step before the pause */
+	struct strategy_opts so;
+	strategy_opts_for(env, -1, &so);
+	struct rollout_state view = rstate_view(&st);
+	struct cfg_release rel;
+	memset(&rel, 0, sizeof(rel));
+	rel.version = (char *)"2.0.0";
+	struct plan p;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(strategy_plan(&so, &view, &rel, &p, &err), 0, "%s", err.msg);
+	struct rstate_release target;
+	rel_init(&target, "2.0.0");
+	struct engine_ops ops = sim_ops(&s);
+	struct engine_opts o = { 0 };
+	o.stop = &stop;
+	struct engine_result res;
+	cr_assert_eq(engine_run(env, &p, &target, &st, &ops, &o, &res),
+		     ML_EXIT_CHECK_FAILED, "%s", res.reason);
+	cr_assert(res.stopped);
+	cr_assert(res.target_served);
+	cr_assert(strstr(res.reason, "canary aborted at 10%: stopped by a signal"),
+		  "%s", res.reason);
+	assert_cluster_on(&s, &st, "1.0.0");
+	engine_result_release(&res);
+	rstate_release_free(&target);
+	rstate_release(&st);
+	plan_release(&p);
 	cfg_env_free(env);
 }

@@ -1,6 +1,7 @@
 /* test_lock.c — the per-environment rollout lock: taking and releasing it,
  * a live holder in another process, stale locks (dead pid, reused pid,
- * unreadable file), locks from other hosts, and a race of contenders. */
+ * unreadable file), locks from other hosts, a race of contenders, and
+ * stop requests that reach only the holder they name. */
 #define _XOPEN_SOURCE 700 /* mkdtemp, nftw, gethostname */
 #include <criterion/criterion.h>
 
@@ -372,4 +373,52 @@ Test(lock, racing_contenders_get_exactly_one_holder, .timeout = 30)
 	cr_assert_eq(won, 1, "%d holders", won);
 	cr_assert_eq(lost, N - 1);
 	cr_assert(access(lock_file, F_OK) == -1, "winner's lock not released");
+}
+
+Test(lock, a_stop_request_reaches_only_the_holder_it_names, .timeout = 10)
+{
+	struct lock *lk = NULL;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(lock_acquire(state_dir, "prod", "deploy eta 2.0.0", &lk, &err),
+		     0, "%s", err.msg);
+	struct lock_stop got, prior;
+	cr_assert_eq(lock_stop_take(state_dir, "prod", &got), 0, "none yet");
+	cr_assert_eq(lock_stop_post(state_dir, "prod", &lk->holder, "p99 creeping",
+				    &prior, &err),
+		     0, "%s", err.msg);
+	/* a second asker for the same holder keeps the first request */
+	cr_assert_eq(lock_stop_post(state_dir, "prod", &lk->holder, "other", &prior,
+				    &err),
+		     1);
+	cr_assert_str_eq(prior.reason, "p99 creeping");
+	char me[400];
+	snprintf(me, sizeof(me), "%s@%s", lk->holder.user, lk->holder.host);
+	cr_assert_str_eq(prior.by, me);
+	/* the holder takes it once; then it is gone */
+	cr_assert_eq(lock_stop_take(state_dir, "prod", &got), 1);
+	cr_assert_str_eq(got.reason, "p99 creeping");
+	cr_assert_str_eq(got.by, me);
+	cr_assert_gt(got.asked_ms, 0);
+	cr_assert_leq(got.asked_ms, now_ms());
+	cr_assert_eq(lock_stop_take(state_dir, "prod", &got), 0);
+	/* one for another (dead) holder never reaches this process, is
+	 * replaced by the next asker, and is withdrawn by its own asker */
+	struct lock_holder other = lk->holder;
+	other.pid = dead_pid();
+	cr_assert_eq(lock_stop_post(state_dir, "prod", &other, NULL, NULL, &err), 0);
+	cr_assert_eq(lock_stop_take(state_dir, "prod", &got), 0);
+	char *stop_file = path_join(state_dir, "locks/prod.stop");
+	cr_assert(access(stop_file, F_OK) == 0, "left for its holder");
+	cr_assert_eq(lock_stop_post(state_dir, "prod", &lk->holder, NULL, NULL, &err),
+		     0, "a request for a gone holder is replaced");
+	lock_stop_withdraw(state_dir, "prod", &other);
+	cr_assert(access(stop_file, F_OK) == 0, "not other's to withdraw");
+	lock_stop_withdraw(state_dir, "prod", &lk->holder);
+	cr_assert(access(stop_file, F_OK) == -1, "withdrawn");
+	free(stop_file);
+	lock_release(lk);
+	/* nothing else is left in the locks directory */
+	char *cmd = xasprintf("test -z \"$(ls -A '%s/locks')\"", state_dir);
+	cr_assert_eq(system(cmd), 0, "locks dir not empty");
+	free(cmd);
 }
