@@ -532,27 +532,19 @@ int cmd_load(int argc, char **argv, struct ml_ctx *ctx)
 			out_error("%s", err.msg);
 			goto out;
 		}
-		/* only where the release is loaded: through the router when
-		 * everything it sends to serves the release, else to those
-		 * nodes; exit 2 when nowhere, 3 when the nodes are not up */
+		/* client traffic: the unversioned path answers with whatever
+		 * serves, so say it when that cannot be the release (its
+		 * figures are then another version's) */
 		struct gate_target gt;
 		memset(&gt, 0, sizeof(gt));
-		if (gate_target_find(env, rel, NULL, &gt, &err)) {
-			out_error("%s", err.msg);
-			rc = err.code ? err.code : ML_EXIT_OPERATIONAL;
-			gate_target_release(&gt);
-			goto out;
-		}
-		if (gt.router_note)
-			out_progress("load: %s", gt.router_note);
-		size_t n_bases = gt.router_url ? 1 : gt.n_nodes;
-		char **bases = xcalloc(n_bases + 1, sizeof(char *));
-		for (size_t i = 0; i < n_bases; i++)
-			bases[i] = gt.router_url ? gt.router_url
-						 : (char *)gt.nodes[i]->url;
-		load_env_target_set_bases(&tg, rel, bases, n_bases);
-		free(bases);
+		struct ml_err gerr = ML_ERR_INIT;
+		if (gate_target_find(env, rel, NULL, &gt, &gerr) &&
+		    gerr.code == ML_EXIT_USAGE)
+			out_warn("load: %s %s is loaded on no node of %s: the "
+				 "answers come from the version each node serves",
+				 rel->model, rel->version, env->name);
 		gate_target_release(&gt);
+		ml_err_release(&gerr);
 		load_env_target_apply(&tg, &o);
 		struct load_thresholds rt = LOAD_THRESHOLDS_INIT;
 		load_checks_merge(env, rel, &rate, &duration_ms, &connections,

@@ -130,21 +130,6 @@ char *load_versioned_infer_url(const char *base, const char *model,
 			 model, version);
 }
 
-void load_env_target_set_bases(struct load_env_target *t,
-			       const struct cfg_release *rel,
-			       char *const *bases, size_t n_bases)
-{
-	for (size_t i = 0; i < t->n_urls; i++)
-		free(t->urls[i]);
-	free(t->urls);
-	t->urls = NULL;
-	t->n_urls = 0;
-	for (size_t i = 0; i < n_bases; i++)
-		add_str(&t->urls, &t->n_urls,
-			load_versioned_infer_url(bases[i], rel->model,
-						 rel->version));
-}
-
 void load_env_target_release(struct load_env_target *t)
 {
 	if (!t)

@@ -32,14 +32,8 @@ int load_env_target_init(struct load_env_target *out,
 			 const struct cfg_env *env,
 			 const struct cfg_release *rel, struct ml_err *err);
 void load_env_target_release(struct load_env_target *t);
-/* Send to these bases (a router listener or nodes, "http://host:port")
- * instead, at the release's versioned infer path
- * (/v2/models/M/versions/V/infer), so that only the release answers:
- * `mlctl load --env E --release R` where R is loaded. */
-void load_env_target_set_bases(struct load_env_target *t,
-			       const struct cfg_release *rel,
-			       char *const *bases, size_t n_bases);
-/* base + /v2/models/M/versions/V/infer (caller frees). */
+/* base + /v2/models/M/versions/V/infer (caller frees): only that version
+ * answers (the load gate). */
 char *load_versioned_infer_url(const char *base, const char *model,
 			       const char *version);
 /* Point o's urls, method, headers and body at t's (borrowed). */
