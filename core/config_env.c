@@ -32,8 +32,15 @@ static void nodes_decode(struct dec *dc, const struct ydoc_node *root,
 					const struct ydoc_node *u = ydoc_get(n, "url");
 					node->url_pos = dec_pos(u);
 					size_t s3 = dec_push_key(dc, "url");
-					if (cfg_parse_url(node->url, true, &node->host,
-							  &node->port, &node->tls))
+					if (strchr(node->url, '['))
+						dec_error(dc, u,
+							  "IPv6 addresses are not supported "
+							  "(use an IPv4 address or a host "
+							  "name), found '%s'",
+							  node->url);
+					else if (cfg_parse_url(node->url, true,
+							       &node->host, &node->port,
+							       &node->tls))
 						dec_error(dc, u,
 							  "expected an http or https URL "
 							  "with host and port, like "
@@ -72,12 +79,18 @@ static void addr_decode(struct dec *dc, const struct ydoc_node *router,
 		return;
 	const struct ydoc_node *n = ydoc_get(router, key);
 	out->pos = dec_pos(n);
-	if (cfg_parse_hostport(s, &out->host, &out->port) == 0) {
+	if (!strchr(s, '[') && cfg_parse_hostport(s, &out->host, &out->port) == 0) {
 		out->set = true;
 	} else {
 		size_t saved = dec_push_key(dc, key);
-		dec_error(dc, n, "expected host:port like 127.0.0.1:8410, found '%s'",
-			  s);
+		if (strchr(s, '['))
+			dec_error(dc, n, "IPv6 addresses are not supported (use an "
+					 "IPv4 address or a host name), found '%s'",
+				  s);
+		else
+			dec_error(dc, n, "expected host:port like 127.0.0.1:8410, "
+					 "found '%s'",
+				  s);
 		dec_pop(dc, saved);
 	}
 	free(s);

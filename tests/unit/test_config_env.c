@@ -406,6 +406,19 @@ Test(cfg_env, rejects_listen_without_port)
 		"expected host:port like 127.0.0.1:8410, found '127.0.0.1'");
 }
 
+Test(cfg_env, ipv6_addresses_are_refused_by_name)
+{
+	ENV_ERR(HEAD "nodes:\n"
+		     "  - { name: n1, url: \"http://[::1]:9001\" }\n",
+		6, 22, "nodes[0].url",
+		"IPv6 addresses are not supported (use an IPv4 address or a "
+		"host name), found 'http://[::1]:9001'");
+	ENV_ERR(HEAD NODES "router: { driver: nginx, listen: \"[::1]:9000\" }\n", 8,
+		34, "router.listen",
+		"IPv6 addresses are not supported (use an IPv4 address or a "
+		"host name), found '[::1]:9000'");
+}
+
 Test(cfg_env, rejects_listen_written_as_a_url)
 {
 	ENV_ERR(HEAD NODES
