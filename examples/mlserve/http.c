@@ -61,8 +61,14 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t len)
 {
 	struct mhttp_conn *c = conn_of(p);
-	if (count_head(c, len) < 0)
-		return -1;
+	c->head_bytes += len;
+	if (c->head_bytes > c->lim.max_header) {
+		/* the request line alone is over the limit: its target */
+		char m[160];
+		snprintf(m, sizeof m, "request target too long (limit %zu bytes)",
+			 c->lim.max_header);
+		return fail(c, 414, m);
+	}
 	mbuf_add(&c->url, at, len);
 	return 0;
 }
@@ -335,6 +341,7 @@ const char *mhttp_reason(int status)
 	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
 	case 417: return "Expectation Failed";
 	case 422: return "Unprocessable Content";

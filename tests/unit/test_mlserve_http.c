@@ -103,6 +103,16 @@ Test(mlserve_http, chunked_body_is_reassembled)
 	cr_assert_str_eq(p[0], "POST /c abcde");
 }
 
+Test(mlserve_http, an_oversized_request_target_is_414)
+{
+	char r[4096];
+	snprintf(r, sizeof r, "GET /%0*d HTTP/1.1\r\n\r\n", 3000, 7);
+	int err;
+	cr_assert_eq(feed_all(r, strlen(r), NULL, &err), 0);
+	cr_assert_eq(err, 414);
+	cr_assert_str_eq(mhttp_reason(414), "URI Too Long");
+}
+
 Test(mlserve_http, oversized_head_is_431)
 {
 	char r[4096];
