@@ -8,6 +8,7 @@
  * loaded again for the next input. */
 #include "examples/mlserve/api.h"
 #include "examples/mlserve/http.h"
+#include "core/sha256.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ static const char model_text[] =
 	"apiVersion: mlctl/v1\nkind: Model\nname: eta\nversion: 2.0.0\ntype: linear\n"
 	"output: eta\nterms:\n  - { coef: 1.07, ratio: [d, v] }\n  - { coef: 0.05 }\n";
 static const char load_body_fmt[] =
-	"{\"parameters\":{\"artifact\":\"%s\",\"expectations\":{\"inputs\":{\"v\":{\"type\":"
+	"{\"parameters\":{\"artifact\":\"%s\",\"sha256\":\"%s\",\"expectations\":{\"inputs\":{\"v\":{\"type\":"
 	"\"number\",\"exclusive_min\":0},\"d\":{\"type\":\"number\",\"exclusive_min\":0,"
 	"\"max\":1e6}},\"outputs\":{\"eta\":{\"type\":\"number\",\"min\":0}}}}}";
 
@@ -39,8 +40,9 @@ static void ensure_loaded(void)
 	repo_snapshot_put(s);
 	if (have)
 		return;
-	char body[1024];
-	int n = snprintf(body, sizeof body, load_body_fmt, model_path);
+	char body[1024], sha[65];
+	sha256_hex(model_text, sizeof model_text - 1, sha);
+	int n = snprintf(body, sizeof body, load_body_fmt, model_path, sha);
 	int status;
 	char msg[256];
 	struct repo_load *job = repo_load_new(&repo, "eta", body, (size_t)n, &status, msg, sizeof msg);
