@@ -68,7 +68,7 @@ static void bar(char *buf, size_t sz, size_t i, size_t n)
 
 static void on_progress(const struct engine_event *ev, void *payload)
 {
-	(void)payload;
+	rollout_progress_event(payload, ev);
 	const char *text = ev->step->text ? ev->step->text : "";
 	if (ev->status == -2) {
 		if (out_live()) {
@@ -216,6 +216,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	real.stop = &stop_flag;
 	real.gates = req->gates;
 	real.rel_analysis = req->rel_analysis;
+	/* what `mlctl status` shows while it runs, beside the lock */
+	struct rollout_progress prog;
+	rollout_progress_init(&prog, ctx->state_dir, req, p, &target);
+	real.on_interval = rollout_progress_interval;
+	real.on_interval_payload = &prog;
 	/* one HTTP client for the whole rollout: each node's connection is
 	 * reused from load to ready to unload */
 	struct ml_err herr = ML_ERR_INIT;
@@ -223,7 +228,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		real.http = NULL; /* each node call then makes its own */
 	struct engine_ops ops;
 	engine_real_ops(&real, &ops);
-	struct engine_opts eo = { req->timeout_ms, 0, on_progress, NULL,
+	struct engine_opts eo = { req->timeout_ms, 0, on_progress, &prog,
 				  req->resume ? req->resume->resume_at : 0,
 				  req->resume && req->abort
 					  ? (req->reason ? req->reason : "aborted")
@@ -489,6 +494,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	free(state_json);
 	free(analysis);
 	engine_result_release(&res);
+	rollout_progress_release(&prog);
 	rstate_release_free(&target);
 	rstate_release(&pre);
 	free(run_dir);
