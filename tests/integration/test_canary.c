@@ -761,7 +761,10 @@ Test(canary, status_follows_a_paused_canary_through_continue_and_abort)
 	json_decref(e);
 }
 
-Test(canary, the_progress_deadline_aborts_the_canary)
+/* issue 5 §3: a canary that has not finished within --timeout aborts as
+ * a failed analysis does: back on stable at once, exit 1 with one line,
+ * and the release is rejected in that environment. */
+Test(canary, the_progress_deadline_aborts_the_canary_and_rejects_the_release)
 {
 	struct env_ports ports = { 0 };
 	write_env("cd", 2, "haproxy", &ports, "[ { weight: 50, pause: 20s } ]",
@@ -773,18 +776,64 @@ Test(canary, the_progress_deadline_aborts_the_canary)
 						"--timeout 2s");
 	cr_assert_eq(rc, 1, "%s", err);
 	const char *reason = json_string_value(json_object_get(res, "reason"));
-	cr_assert(strstr(reason, "canary aborted at 50%: not finished within --timeout"),
+	cr_assert(strstr(reason, "canary aborted at 50%: the rollout did not finish "
+				 "within --timeout (2000 ms)"),
 		  "%s", reason);
-	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "aborted");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "rejected");
 	cr_assert_str_eq(json_string_value(json_object_get(res, "abort_to_stable_from")),
 			 "deadline");
 	json_decref(res);
 	free(err);
 	assert_env("cd", "1.0.0", 1);
-	/* a deadline is not a verdict on the release */
+	char *file = progress_file("cd");
+	cr_assert(!path_is_file(file), "%s is withdrawn", file);
+	free(file);
 	json_t *h = tp_history("cd");
-	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "rejected");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "did not finish within --timeout"),
+		  "%s", tp_entry(h, 0, "reason"));
 	json_decref(h);
+	/* rejected there: the same deploy again needs --force */
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("2.0.0") " --env cd"), 2,
+		     "%s", err);
+	cr_assert(strstr(err, "eta 2.0.0 is rejected in cd: canary aborted at 50%: "
+			      "the rollout did not finish within --timeout") &&
+			  strstr(err, "--force"),
+		  "%s", err);
+	free(err);
+}
+
+/* A continue that has not finished within its --timeout rejects the
+ * release as a deploy's deadline does (the record stays a continue). */
+Test(canary, a_continue_past_its_deadline_rejects_the_release)
+{
+	struct env_ports ports = { 0 };
+	write_env("ct", 2, "haproxy", &ports,
+		  "[ { weight: 25, pause: manual }, { weight: 50, pause: 20s } ]",
+		  "{ interval: 500ms, traffic: { rate: 100 } }");
+	start_on("ct", REL("1.0.0"));
+	cr_assert_eq(tp_mlctl(NULL, NULL, 60, "deploy " REL("2.0.0") " --env ct"), 6);
+	int rc;
+	char *err = NULL;
+	json_t *res = run_json(&rc, &err, 60, "continue --env ct --timeout 2s");
+	cr_assert_eq(rc, 1, "%s", err);
+	cr_assert_str_eq(json_string_value(json_object_get(res, "action")), "continue");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "rejected");
+	const char *reason = json_string_value(json_object_get(res, "reason"));
+	cr_assert(strstr(reason, "canary aborted at 50%: the rollout did not finish "
+				 "within --timeout (2000 ms)"),
+		  "%s", reason);
+	json_decref(res);
+	free(err);
+	assert_env("ct", "1.0.0", 1);
+	json_t *h = tp_history("ct");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "continue");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "rejected");
+	json_decref(h);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("2.0.0") " --env ct"), 2,
+		     "%s", err);
+	cr_assert(strstr(err, "is rejected in ct"), "%s", err);
+	free(err);
 }
 
 /* Replace the tip of the ledger branch env/<env> with a copy whose

@@ -306,3 +306,52 @@ Test(promote, a_promote_paused_twice_continues_with_full_as_a_promote)
 	cr_assert_str_eq(tp_entry(h, 2, "outcome"), "paused");
 	json_decref(h);
 }
+
+/* As canary_env, with analysis traffic of mlctl's own, so that its
+ * timed pauses have data and go on until their end. */
+static void busy_canary_env(const char *name, const char *steps,
+			    const char *extra)
+{
+	char *strategy = xasprintf("{ type: canary, steps: %s, analysis: "
+				   "{ interval: 500ms, min_requests: 5, traffic: { rate: 200 } } }",
+				   steps);
+	env_with(name, 4, "haproxy", strategy, extra);
+	free(strategy);
+	char *cmd = xasprintf("up %s", name);
+	tp_ok(cmd);
+	free(cmd);
+	cmd = xasprintf("deploy " REL("1.0.0") " --env %s --strategy rolling", name);
+	tp_ok(cmd);
+	free(cmd);
+}
+
+/* A promote that has not finished within --timeout is undone and rejects
+ * the release there, as a deploy's deadline does. */
+Test(promote, a_promote_past_its_deadline_rejects_the_release)
+{
+	busy_canary_env("pt", "[ { weight: 25, pause: 20s } ]", "gates: [smoke]\n");
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, &err, 120, "promote " REL("2.0.0") " --to pt "
+					       "--timeout 3s --output json"),
+		     1, "%s%s", out, err);
+	json_t *res = json_loads(out, 0, NULL);
+	cr_assert_not_null(res, "%s", out);
+	cr_assert_str_eq(json_string_value(json_object_get(res, "action")), "promote");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "rejected");
+	cr_assert(strstr(json_string_value(json_object_get(res, "reason")),
+			 "did not finish within --timeout (3000 ms)"),
+		  "%s", out);
+	json_decref(res);
+	free(out);
+	free(err);
+	tp_assert_serving("pt", "1.0.0");
+	assert_equal_weights("pt");
+	json_t *h = tp_history("pt");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "promote");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "rejected");
+	json_decref(h);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "promote " REL("2.0.0") " --to pt"), 2,
+		     "%s", err);
+	cr_assert(strstr(err, "is rejected in pt"), "%s", err);
+	free(err);
+}
