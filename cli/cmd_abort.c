@@ -2,10 +2,10 @@
  * A paused one: all traffic back on the stable release at once (the
  * canary weights are the first thing undone), the canary nodes unload
  * the new release and return to rotation, and the ledger records
- * "aborted". A running deploy or continue on this host: a stop request
- * beside its lock says who asks and why, it gets SIGTERM, stops (an
- * analysis pause within ~100 ms, otherwise before its next step), rolls
- * itself back and records "aborted" with that; abort waits for it.
+ * "aborted". A running deploy, promote or continue on this host: a stop
+ * request beside its lock says who asks and why, it gets SIGTERM, stops
+ * (an analysis pause within ~100 ms, otherwise before its next step),
+ * rolls itself back and records "aborted" with that; abort waits for it.
  * A person's abort is not a verdict on the release: it is not marked
  * rejected (a failed analysis is). A pause record that cannot be read
  * (which refuses every new rollout) is cleared too: the nodes go back to
@@ -31,13 +31,28 @@
 const struct cmd_help cmd_abort_help = {
 	"abort", "end a canary and return all traffic to the stable release",
 	"  mlctl abort --env E [--reason TEXT]",
-	"  --env E           the environment with the paused rollout\n"
+	"  --env E           the environment with the paused or running rollout\n"
 	"  --reason TEXT     why, recorded in the ledger with who said so",
 };
 
-/* A deploy or continue running on this host holds env's lock: leave it a
- * stop request (who asks and why, for its record), signal it and wait
- * until it has rolled back and let go. Returns the exit status, or -1
+/* Whether a lock's holder runs a rollout that a stop request and SIGTERM
+ * roll back (rollout_run): a deploy, a promote or a continue ("deploy eta
+ * 2.0.0", "promote eta 2.0.0", "continue"). Not a rollback (it is itself
+ * the way back), nor up, down or another abort. */
+static bool stoppable(const char *what)
+{
+	static const char *const cmds[] = { "deploy", "promote", "continue" };
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(*cmds); i++) {
+		size_t n = strlen(cmds[i]);
+		if (strncmp(what, cmds[i], n) == 0 && (what[n] == ' ' || !what[n]))
+			return true;
+	}
+	return false;
+}
+
+/* A deploy, promote or continue running on this host holds env's lock:
+ * leave it a stop request (who asks and why, for its record), signal it
+ * and wait until it has rolled back and let go. Returns the exit status, or -1
  * when no such rollout runs, or when it paused before it saw the signal
  * (the paused rollout is then aborted as any other). */
 static int abort_running(const struct ml_ctx *ctx, const struct cfg_env *env,
@@ -50,7 +65,7 @@ static int abort_running(const struct ml_ctx *ctx, const struct cfg_env *env,
 	gethostname(host, sizeof(host) - 1);
 	if (lock_inspect(ctx->state_dir, env->name, &ls, &h, &err) ||
 	    ls != LOCK_HELD || strcmp(h.host, host) != 0 ||
-	    (strncmp(h.what, "deploy", 6) != 0 && strncmp(h.what, "continue", 8) != 0))
+	    !stoppable(h.what))
 		return -1;
 	char who[512];
 	lock_holder_describe(&h, who, sizeof(who));

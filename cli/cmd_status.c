@@ -1,7 +1,8 @@
 /* cmd_status.c — `mlctl status [--env E]`: per node its URL, live/ready,
  * loaded versions, the version it serves and its router weights, beside
  * what the ledger says the environment runs and the rollout in progress
- * (status_rollout.c). Asks every node at once. Exit 3 when a node or the
+ * (status_rollout.c: the lock's holder, the progress it publishes, a
+ * paused canary). Asks every node at once. Exit 3 when a node or the
  * router cannot be reached. */
 #include "cli.h"
 #include "common.h"
@@ -151,8 +152,13 @@ static int status_env(const struct ml_ctx *ctx, const struct cfg_env *env,
 	struct rollout_paused *pz = NULL;
 	if (rollout_paused_load(ledger, env, &pz, &err))
 		out_warn("%s", err.msg);
+	/* where a rollout that runs stands, as it published it */
+	json_t *published = NULL;
+	if (held)
+		lock_progress_read(ctx->state_dir, env->name, &holder, &published);
 	struct status_rollout ro;
-	status_rollout_init(&ro, held ? &holder : NULL, pz);
+	status_rollout_init(&ro, held ? &holder : NULL, published, pz);
+	json_decref(published);
 	int rc = router_ok ? ML_EXIT_OK : ML_EXIT_OPERATIONAL;
 	for (size_t i = 0; i < env->n_nodes; i++)
 		if (!v[i].reached)

@@ -68,7 +68,7 @@ static void bar(char *buf, size_t sz, size_t i, size_t n)
 
 static void on_progress(const struct engine_event *ev, void *payload)
 {
-	(void)payload;
+	rollout_progress_event(payload, ev);
 	const char *text = ev->step->text ? ev->step->text : "";
 	if (ev->status == -2) {
 		if (out_live()) {
@@ -93,14 +93,18 @@ static void on_progress(const struct engine_event *ev, void *payload)
 			     out_ce(OUT_RESET), ev->error ? ev->error : "");
 }
 
-/* DESIGN.md's outcome words: a deploy that a check refused is rejected;
- * one stopped by its deadline is aborted; one whose step failed and was
- * undone is rolled back (the ledger counts only a rollback action's
- * "rolled back" as serving); "failed" when the undo itself failed. A
- * rollback stopped by its deadline is undone like a deploy, back on the
- * release it meant to leave (still the ledger's current one): aborted
- * too, never "rolled back", which would make its target current; any
- * other rollback that did not finish failed. */
+/* DESIGN.md's outcome words: a deploy that a check refused is rejected,
+ * and so is one that did not finish within --timeout (issue 5: a canary
+ * past its deadline aborts as a failed analysis does, and the release is
+ * rejected there); one whose step failed and was undone is rolled back
+ * (the ledger counts only a rollback action's "rolled back" as serving);
+ * "failed" when the undo itself failed. A rollback stopped by its
+ * deadline is undone like a deploy, back on the release it meant to
+ * leave (still the ledger's current one): aborted, never "rolled back",
+ * which would make its target current, and never rejected, since a
+ * rollback tests no release; any other rollback that did not finish
+ * failed. Aborts by a person or a signal, and for want of data, are
+ * decided by the caller (aborted). */
 static const char *outcome_of(const struct engine_result *res, const char *action)
 {
 	bool rollback = strcmp(action, "rollback") == 0;
@@ -109,7 +113,7 @@ static const char *outcome_of(const struct engine_result *res, const char *actio
 	if (res->rollback_failed)
 		return LEDGER_OUTCOME_FAILED;
 	if (res->timed_out)
-		return LEDGER_OUTCOME_ABORTED;
+		return rollback ? LEDGER_OUTCOME_ABORTED : LEDGER_OUTCOME_REJECTED;
 	if (rollback)
 		return LEDGER_OUTCOME_FAILED;
 	if (res->exit_code == ML_EXIT_CHECK_FAILED)
@@ -216,6 +220,11 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	real.stop = &stop_flag;
 	real.gates = req->gates;
 	real.rel_analysis = req->rel_analysis;
+	/* what `mlctl status` shows while it runs, beside the lock */
+	struct rollout_progress prog;
+	rollout_progress_init(&prog, ctx->state_dir, req, p, &target);
+	real.on_interval = rollout_progress_interval;
+	real.on_interval_payload = &prog;
 	/* one HTTP client for the whole rollout: each node's connection is
 	 * reused from load to ready to unload */
 	struct ml_err herr = ML_ERR_INIT;
@@ -223,7 +232,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		real.http = NULL; /* each node call then makes its own */
 	struct engine_ops ops;
 	engine_real_ops(&real, &ops);
-	struct engine_opts eo = { req->timeout_ms, 0, on_progress, NULL,
+	struct engine_opts eo = { req->timeout_ms, 0, on_progress, &prog,
 				  req->resume ? req->resume->resume_at : 0,
 				  req->resume && req->abort
 					  ? (req->reason ? req->reason : "aborted")
@@ -352,12 +361,12 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	rec.manifest_len = req->manifest_len;
 	rec.state_json = state_json;
 	rec.duration_s = res.duration_s;
-	/* a failed check rejects the release there, even when the rollback
-	 * that followed failed too (the outcome then says "failed") */
+	/* a failed check or the deadline rejects the release there, even
+	 * when the rollback that followed failed too (the outcome then says
+	 * "failed") */
 	rec.reject = strcmp(outcome, LEDGER_OUTCOME_REJECTED) == 0 ||
-		     (res.rollback_failed && res.check_failed && !res.timed_out &&
-		      !no_verdict && !res.stopped && !req->abort &&
-		      strcmp(req->action, "rollback") != 0);
+		     (res.rollback_failed && (res.check_failed || res.timed_out) &&
+		      !no_verdict && !res.stopped && !req->abort && !rollback);
 	bool forced = req->force || (req->resume && req->resume->forced);
 	bool done = rc == ML_EXIT_OK && !req->abort;
 	rec.unreject = done && forced;
@@ -489,6 +498,7 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 	free(state_json);
 	free(analysis);
 	engine_result_release(&res);
+	rollout_progress_release(&prog);
 	rstate_release_free(&target);
 	rstate_release(&pre);
 	free(run_dir);

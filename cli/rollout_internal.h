@@ -56,4 +56,39 @@ double rollout_back_ms(const struct rollout_req *req,
 		       const struct rollout_stop *sp, const char **text,
 		       const char **key);
 
+/* ---- The progress a running rollout publishes (rollout_progress.c) ----
+ * For `mlctl status`, beside the environment's lock (lock.h): the object
+ * {command, env, model, version, strategy, state "running" or "rolling
+ * back", plan_step (1-based; 0 before the first), plan_steps, step_text,
+ * updated (UTC), and for a canary plan canary {phase "preparing" |
+ * "steps" | "completing", percent, step, steps, last_intervals (the last
+ * ROLLOUT_PROGRESS_INTERVALS analysis intervals, as the ledger keeps
+ * them)}}. Published as the run begins, as each step begins (forward or
+ * undone), when a canary share is applied and after each analysis
+ * interval; withdrawn by rollout_progress_release. */
+#define ROLLOUT_PROGRESS_INTERVALS 5
+
+struct rollout_progress {
+	const char *state_dir, *env; /* borrowed */
+	const struct plan *plan;     /* borrowed */
+	json_t *doc;                 /* what is published (owned) */
+	json_t *intervals;           /* the last few (owned) */
+	int percent, c_step, c_steps;
+	size_t last_canary;          /* index of the last analyse/pause step */
+};
+
+/* Begin with the run's first publication: what runs (req, target), from
+ * where a resumed run takes up its pause (its canary share, step and
+ * intervals so far). */
+void rollout_progress_init(struct rollout_progress *pr, const char *state_dir,
+			   const struct rollout_req *req, const struct plan *p,
+			   const struct rstate_release *target);
+/* An engine event: a step begins or a canary share is applied. */
+void rollout_progress_event(struct rollout_progress *pr,
+			    const struct engine_event *ev);
+/* An analysis interval was judged (analysis_interval_fn; payload: pr). */
+void rollout_progress_interval(const char *interval_json, void *payload);
+/* Withdraw the published progress and free what pr holds. */
+void rollout_progress_release(struct rollout_progress *pr);
+
 #endif

@@ -555,6 +555,8 @@ struct analysis {
 	bool verdict; /* the abort came from broken limits */
 	bool stopped; /* the abort came from the stop flag */
 	volatile sig_atomic_t *stop;
+	analysis_interval_fn on_interval;
+	void *on_interval_payload;
 	size_t scrapes;
 	double scrape_ms;
 	struct traffic *traffic;
@@ -598,6 +600,13 @@ void analysis_set_prior(struct analysis *a, const char *json_array)
 void analysis_set_stop(struct analysis *a, volatile sig_atomic_t *stop)
 {
 	a->stop = stop;
+}
+
+void analysis_set_on_interval(struct analysis *a, analysis_interval_fn fn,
+			      void *payload)
+{
+	a->on_interval = fn;
+	a->on_interval_payload = payload;
 }
 
 const struct analysis_limits *analysis_limits_of(const struct analysis *a)
@@ -921,11 +930,18 @@ int analysis_run_step(struct analysis *a, const size_t *nodes, size_t n,
 		last = now;
 		fold(a, cur, errors, nodes, n, iv);
 		analysis_judge(l, iv);
-		json_array_append_new(a->log, interval_json(iv));
+		json_t *ivj = interval_json(iv);
+		json_array_append_new(a->log, ivj);
 		char text[600];
 		analysis_interval_line(iv, text, sizeof(text));
 		if (line)
 			line(text, payload);
+		if (a->on_interval) {
+			char *t = json_dumps(ivj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			if (t)
+				a->on_interval(t, a->on_interval_payload);
+			free(t);
+		}
 		act = analysis_track(l, &a->tracker, iv, why, sizeof(why));
 		if (act == ANALYSIS_ABORT) {
 			a->failed_at = now;

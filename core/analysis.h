@@ -259,6 +259,12 @@ void analysis_set_prior(struct analysis *a, const char *json_array);
 /* A flag a signal handler sets: the step ends within ~100 ms as an
  * abort ("stopped by a signal"), which is no verdict on the release. */
 void analysis_set_stop(struct analysis *a, volatile sig_atomic_t *stop);
+/* Told of each interval once it is judged: the interval as a JSON
+ * object text (as the log holds it), e.g. to publish the rollout's
+ * progress. fn NULL: nobody is told. */
+typedef void (*analysis_interval_fn)(const char *interval_json, void *payload);
+void analysis_set_on_interval(struct analysis *a, analysis_interval_fn fn,
+			      void *payload);
 
 /* Analyse one canary step until until_ms (monotonic, now_ms()): canary
  * nodes are nodes[0..n); the step's share and number label the lines.

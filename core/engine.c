@@ -477,9 +477,9 @@ int engine_run(const struct cfg_env *env, const struct plan *p,
 			res->failed_at_ms = now_ms();
 			if (p->strategy == CFG_STRAT_CANARY && r.canary_percent > 0)
 				snprintf(res->reason, sizeof(res->reason),
-					 "canary aborted at %d%%: not finished "
-					 "within --timeout (%lld ms); stopped "
-					 "before step %zu (%.200s)",
+					 "canary aborted at %d%%: the rollout did "
+					 "not finish within --timeout (%lld ms); "
+					 "stopped before step %zu (%.200s)",
 					 r.canary_percent, o->timeout_ms, i + 1,
 					 s->text);
 			else

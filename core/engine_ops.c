@@ -208,6 +208,8 @@ static int op_analyse(void *ctx, const struct plan_step *s, long long until_ms,
 		if (e->prior_analysis)
 			analysis_set_prior(e->an, e->prior_analysis);
 		analysis_set_stop(e->an, e->stop);
+		analysis_set_on_interval(e->an, e->on_interval,
+					 e->on_interval_payload);
 	}
 	/* the canary step's number: analyse and pause steps up to this one */
 	int number = 0;

@@ -45,6 +45,10 @@ struct engine_real {
 					  (borrowed; NULL: one per call) */
 	volatile sig_atomic_t *stop;   /* see engine_opts.stop, or NULL */
 	struct engine_gates *gates;    /* promote's gates, or NULL */
+	/* told of each judged analysis interval (a JSON object text), or
+	 * NULL */
+	void (*on_interval)(const char *interval_json, void *payload);
+	void *on_interval_payload;
 	const struct cfg_analysis *rel_analysis; /* the release's analysis
 					  block to apply instead of rel's
 					  (continue: the recorded manifest's),

@@ -107,4 +107,27 @@ int lock_stop_take(const char *state_dir, const char *env,
 void lock_stop_withdraw(const char *state_dir, const char *env,
 			const struct lock_holder *to);
 
+/* ---- What the holder publishes (lock_progress.c) ----------------------
+ * A rollout that runs keeps <state>/locks/<env>.progress current for
+ * `mlctl status`: one JSON object (what it runs and where it stands; its
+ * content is the rollout's business), replaced whole (written aside,
+ * then renamed into place) as it goes, stamped with the writer's pid and
+ * the pid's start, and withdrawn when the rollout ends. A reader believes
+ * it only when the stamp names the lock's holder, so a file that a run
+ * which died left behind says nothing. */
+struct json_t;
+/* Publish `doc` (a JSON object; "pid" and "pid_start" of this process
+ * are set in it) as env's progress. 0, or -1 with errno: a status file
+ * that cannot be written is no reason to stop a rollout. Cost: one small
+ * file written and renamed. */
+int lock_progress_publish(const char *state_dir, const char *env,
+			  struct json_t *doc);
+/* The progress that `holder` published for env: *out (a new reference)
+ * when the file is there, parses, and its stamp names that holder (pid,
+ * and the pid's start when both are known); else *out NULL. */
+void lock_progress_read(const char *state_dir, const char *env,
+			const struct lock_holder *holder, struct json_t **out);
+/* Remove env's progress file when this process published it. */
+void lock_progress_withdraw(const char *state_dir, const char *env);
+
 #endif

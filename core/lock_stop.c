@@ -5,6 +5,7 @@
  * is withdrawing the request once the holder has let go. */
 #define _XOPEN_SOURCE 700 /* mkstemp, link */
 #include "lock.h"
+#include "lock_internal.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -24,14 +25,7 @@
 static int stop_path(const char *state_dir, const char *env, char **dir,
 		     char **path)
 {
-	*dir = *path = NULL;
-	if (!env || !*env || env[0] == '.' || strchr(env, '/'))
-		return -1;
-	*dir = path_join(state_dir, "locks");
-	char *name = xasprintf("%s.stop", env);
-	*path = path_join(*dir, name);
-	free(name);
-	return 0;
+	return lock_side_path(state_dir, env, "stop", dir, path);
 }
 
 static void copy_str(char *dst, size_t size, const char *src)
@@ -73,38 +67,6 @@ static bool stop_is_for(const struct lock_stop *s, pid_t pid,
 	       (!s->pid_start || !pid_start || s->pid_start == pid_start);
 }
 
-/* The request's text into a new file beside `path`; its name (caller
- * frees and unlinks), or NULL with errno. */
-static char *write_aside(const char *dir, const char *text)
-{
-	char *tmp = path_join(dir, ".stop-new-XXXXXX");
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		free(tmp);
-		return NULL;
-	}
-	fchmod(fd, 0644);
-	size_t n = strlen(text);
-	const char *p = text;
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int saved = errno;
-			close(fd);
-			unlink(tmp);
-			free(tmp);
-			errno = saved ? saved : EIO;
-			return NULL;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	close(fd);
-	return tmp;
-}
-
 int lock_stop_post(const char *state_dir, const char *env,
 		   const struct lock_holder *to, const char *reason,
 		   struct lock_stop *prior, struct ml_err *err)
@@ -131,7 +93,7 @@ int lock_stop_post(const char *state_dir, const char *env,
 	json_decref(o);
 	line = xasprintf("%s\n", s ? s : "{}");
 	free(s);
-	if (!(tmp = write_aside(dir, line))) {
+	if (!(tmp = lock_write_aside(dir, ".stop-new-XXXXXX", line))) {
 		ml_err_set(err, ML_EXIT_OPERATIONAL, "cannot write %s: %s", path,
 			   strerror(errno));
 		goto out;

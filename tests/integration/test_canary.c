@@ -556,7 +556,9 @@ Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 	cr_assert_str_eq(json_string_value(json_object_get(r, "command")), "deploy");
 	cr_assert_str_eq(json_string_value(json_object_get(r, "release")), "eta 2.0.0");
 	cr_assert_gt(json_integer_value(json_object_get(r, "pid")), 0);
-	cr_assert(json_is_null(json_object_get(e, "canary")));
+	cr_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(e, "canary"), "state")),
+			 "running");
 	json_decref(e);
 	char *out = NULL, *err = NULL, who[512], want[700];
 	me(who, sizeof(who));
@@ -589,6 +591,99 @@ Test(canary, abort_stops_a_running_canary_and_rolls_it_back)
 	cr_assert_eq(system(cmd), 0, "the ledger commit says who and why: %s", cmd);
 	free(cmd);
 	assert_no_stop_request("cr");
+}
+
+/* The progress a running rollout publishes beside its lock. */
+static char *progress_file(const char *env)
+{
+	return xasprintf("%s/locks/%s.progress", tp_state, env);
+}
+
+/* status --env E of a running canary, once its analysis has judged at
+ * least `intervals` intervals (polled for up to 20 s). */
+static json_t *status_with_intervals(const char *env, size_t intervals)
+{
+	json_t *e = NULL;
+	for (int i = 0; i < 100; i++) {
+		json_decref(e);
+		e = status_env(env);
+		json_t *last = json_object_get(json_object_get(e, "canary"),
+					       "last_intervals");
+		if (json_array_size(last) >= intervals)
+			return e;
+		usleep(200000);
+	}
+	char *t = json_dumps(e, JSON_INDENT(2));
+	cr_assert_fail("no %zu intervals in status: %s", intervals, t);
+	free(t);
+	return e;
+}
+
+/* issue 5 §4: a canary that runs (timed pauses, nobody paused it) shows
+ * its step, share and last verdicts in status, from the progress the
+ * rollout publishes; the file goes when the rollout ends. */
+Test(canary, status_shows_a_running_canary_with_its_step_share_and_verdicts)
+{
+	struct env_ports ports = { 0 };
+	write_env("cp", 2, "haproxy", &ports,
+		  "[ { weight: 25, pause: 20s }, { weight: 50, pause: 20s } ]",
+		  "{ interval: 500ms, min_requests: 5, traffic: { rate: 200 } }");
+	start_on("cp", REL("1.0.0"));
+	char *file = progress_file("cp");
+	cr_assert(!path_is_file(file), "no progress before a rollout runs");
+	pid_t child = tp_bg_start("bg", 90, "deploy " REL("2.0.0") " --env cp");
+	tp_bg_wait_for("bg", "canary 25%: canary ", 30);
+	json_t *e = status_with_intervals("cp", 2);
+	cr_assert(path_is_file(file), "%s is published while it runs", file);
+	json_t *c = json_object_get(e, "canary");
+	cr_assert_str_eq(json_string_value(json_object_get(c, "state")), "running");
+	cr_assert_str_eq(json_string_value(json_object_get(c, "version")), "2.0.0");
+	cr_assert_eq(json_integer_value(json_object_get(c, "percent")), 25);
+	cr_assert_eq(json_integer_value(json_object_get(c, "step")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(c, "steps")), 2);
+	json_t *last = json_object_get(c, "last_intervals");
+	size_t i;
+	json_t *iv;
+	json_array_foreach(last, i, iv) {
+		cr_assert_str_eq(json_string_value(json_object_get(iv, "verdict")),
+				 "pass");
+		cr_assert_eq(json_integer_value(json_object_get(iv, "percent")), 25);
+	}
+	json_t *r = json_object_get(e, "rollout_in_progress");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "state")), "running");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "command")), "deploy");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "release")), "eta 2.0.0");
+	cr_assert_eq(json_integer_value(json_object_get(r, "percent")), 25);
+	cr_assert_eq(json_integer_value(json_object_get(r, "step")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(r, "steps")), 2);
+	cr_assert_gt(json_integer_value(json_object_get(r, "plan_step")), 0);
+	cr_assert_gt(json_integer_value(json_object_get(r, "plan_steps")),
+		     json_integer_value(json_object_get(r, "plan_step")));
+	const char *at = json_string_value(json_object_get(r, "current_step"));
+	cr_assert(at && strstr(at, "step 1: analyse canary vs stable"), "%s", at);
+	cr_assert_eq(json_integer_value(json_object_get(c, "pid")),
+		     json_integer_value(json_object_get(r, "pid")));
+	json_decref(e);
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, NULL, 30, "status --env cp"), 0);
+	cr_assert(strstr(out, "  canary in progress: eta 2.0.0 at 25% (step 1 of 2), "
+			      "last verdicts: pass, pass"),
+		  "%s", out);
+	cr_assert(strstr(out, "  rollout in progress: pid ") &&
+			  strstr(out, "step 1: analyse canary vs stable"),
+		  "%s", out);
+	cr_assert_null(strstr(out, "paused"), "%s", out);
+	free(out);
+	cr_assert_eq(tp_mlctl(&out, &err, 60, "abort --env cp"), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+	cr_assert_eq(tp_bg_end(child, "bg", NULL, NULL), 1);
+	cr_assert(!path_is_file(file), "%s is withdrawn when the rollout ends", file);
+	e = status_env("cp");
+	cr_assert(json_is_null(json_object_get(e, "rollout_in_progress")));
+	cr_assert(json_is_null(json_object_get(e, "canary")));
+	json_decref(e);
+	free(file);
 }
 
 /* A canary paused at a manual step is a rollout in progress; once a
@@ -627,11 +722,17 @@ Test(canary, status_follows_a_paused_canary_through_continue_and_abort)
 	cr_assert_str_eq(json_string_value(json_object_get(
 				 json_object_get(e, "canary"), "state")),
 			 "running");
+	/* where the continue stands now, as it publishes it */
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(e, "canary"),
+							"percent")),
+		     50);
+	cr_assert_eq(json_integer_value(json_object_get(r, "step")), 2);
 	json_decref(e);
 	char *out = NULL, *err = NULL;
 	cr_assert_eq(tp_mlctl(&out, NULL, 30, "status --env cw"), 0);
 	cr_assert_null(strstr(out, "paused since"), "%s", out);
-	cr_assert(strstr(out, "canary in progress: eta 2.0.0 running again from 25%") &&
+	cr_assert(strstr(out, "canary in progress: eta 2.0.0 running again from 25% "
+			      "(step 1 of 2), now at 50% (step 2 of 2)") &&
 			  strstr(out, "rollout in progress: pid "),
 		  "%s", out);
 	free(out);
@@ -660,7 +761,10 @@ Test(canary, status_follows_a_paused_canary_through_continue_and_abort)
 	json_decref(e);
 }
 
-Test(canary, the_progress_deadline_aborts_the_canary)
+/* issue 5 §3: a canary that has not finished within --timeout aborts as
+ * a failed analysis does: back on stable at once, exit 1 with one line,
+ * and the release is rejected in that environment. */
+Test(canary, the_progress_deadline_aborts_the_canary_and_rejects_the_release)
 {
 	struct env_ports ports = { 0 };
 	write_env("cd", 2, "haproxy", &ports, "[ { weight: 50, pause: 20s } ]",
@@ -672,18 +776,64 @@ Test(canary, the_progress_deadline_aborts_the_canary)
 						"--timeout 2s");
 	cr_assert_eq(rc, 1, "%s", err);
 	const char *reason = json_string_value(json_object_get(res, "reason"));
-	cr_assert(strstr(reason, "canary aborted at 50%: not finished within --timeout"),
+	cr_assert(strstr(reason, "canary aborted at 50%: the rollout did not finish "
+				 "within --timeout (2000 ms)"),
 		  "%s", reason);
-	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "aborted");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "rejected");
 	cr_assert_str_eq(json_string_value(json_object_get(res, "abort_to_stable_from")),
 			 "deadline");
 	json_decref(res);
 	free(err);
 	assert_env("cd", "1.0.0", 1);
-	/* a deadline is not a verdict on the release */
+	char *file = progress_file("cd");
+	cr_assert(!path_is_file(file), "%s is withdrawn", file);
+	free(file);
 	json_t *h = tp_history("cd");
-	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "rejected");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "did not finish within --timeout"),
+		  "%s", tp_entry(h, 0, "reason"));
 	json_decref(h);
+	/* rejected there: the same deploy again needs --force */
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("2.0.0") " --env cd"), 2,
+		     "%s", err);
+	cr_assert(strstr(err, "eta 2.0.0 is rejected in cd: canary aborted at 50%: "
+			      "the rollout did not finish within --timeout") &&
+			  strstr(err, "--force"),
+		  "%s", err);
+	free(err);
+}
+
+/* A continue that has not finished within its --timeout rejects the
+ * release as a deploy's deadline does (the record stays a continue). */
+Test(canary, a_continue_past_its_deadline_rejects_the_release)
+{
+	struct env_ports ports = { 0 };
+	write_env("ct", 2, "haproxy", &ports,
+		  "[ { weight: 25, pause: manual }, { weight: 50, pause: 20s } ]",
+		  "{ interval: 500ms, traffic: { rate: 100 } }");
+	start_on("ct", REL("1.0.0"));
+	cr_assert_eq(tp_mlctl(NULL, NULL, 60, "deploy " REL("2.0.0") " --env ct"), 6);
+	int rc;
+	char *err = NULL;
+	json_t *res = run_json(&rc, &err, 60, "continue --env ct --timeout 2s");
+	cr_assert_eq(rc, 1, "%s", err);
+	cr_assert_str_eq(json_string_value(json_object_get(res, "action")), "continue");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "rejected");
+	const char *reason = json_string_value(json_object_get(res, "reason"));
+	cr_assert(strstr(reason, "canary aborted at 50%: the rollout did not finish "
+				 "within --timeout (2000 ms)"),
+		  "%s", reason);
+	json_decref(res);
+	free(err);
+	assert_env("ct", "1.0.0", 1);
+	json_t *h = tp_history("ct");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "continue");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "rejected");
+	json_decref(h);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("2.0.0") " --env ct"), 2,
+		     "%s", err);
+	cr_assert(strstr(err, "is rejected in ct"), "%s", err);
+	free(err);
 }
 
 /* Replace the tip of the ledger branch env/<env> with a copy whose

@@ -495,6 +495,46 @@ Test(deploy, a_rollback_stopped_by_its_deadline_is_recorded_as_aborted)
 	json_decref(st);
 	tp_ok("rollback --env rd");
 	tp_assert_serving("rd", "1.0.0");
+	/* a rollback tests no release: its deadline rejected nothing */
+	tp_ok("deploy " REL("2.0.0") " --env rd");
+}
+
+/* A deploy stopped by its deadline is undone, exits 1 and rejects the
+ * release there (mlctl-deploy(1): --timeout); --force takes it anyway and
+ * clears the rejection. */
+Test(deploy, a_deploy_past_its_deadline_is_undone_and_rejects_the_release)
+{
+	tp_write_env("dt", 4, "nginx", "{ type: rolling }");
+	tp_ok("up dt");
+	tp_ok("deploy " REL("1.0.0") " --env dt");
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, &err, 90, "deploy " REL("2.0.0") " --env dt "
+					      "--timeout 1ms"),
+		     1, "%s%s", out, err);
+	cr_assert(strstr(err, "deploy eta 2.0.0 in dt: the rollout did not finish "
+			      "within --timeout (1 ms)"),
+		  "%s", err);
+	cr_assert(strstr(out, "dt: rolled back; still on 1.0.0"), "%s", out);
+	free(out);
+	free(err);
+	tp_assert_serving("dt", "1.0.0");
+	json_t *h = tp_history("dt");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "deploy");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "rejected");
+	cr_assert(strstr(tp_entry(h, 0, "reason"), "did not finish within --timeout"),
+		  "%s", tp_entry(h, 0, "reason"));
+	json_decref(h);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "deploy " REL("2.0.0") " --env dt"), 2,
+		     "%s", err);
+	cr_assert(strstr(err, "eta 2.0.0 is rejected in dt: the rollout did not "
+			      "finish within --timeout") &&
+			  strstr(err, "--force"),
+		  "%s", err);
+	free(err);
+	tp_ok("deploy " REL("2.0.0") " --env dt --force");
+	tp_assert_serving("dt", "2.0.0");
+	tp_ok("deploy " REL("1.0.0") " --env dt");
+	tp_ok("deploy " REL("2.0.0") " --env dt");
 }
 
 /* Under `make sanitize` LeakSanitizer fails the status run that leaked

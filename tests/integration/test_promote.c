@@ -8,9 +8,11 @@
 #include "util.h"
 
 #include <criterion/criterion.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 TestSuite(promote, .init = tp_setup, .fini = tp_teardown, .timeout = 240);
 
@@ -305,4 +307,107 @@ Test(promote, a_promote_paused_twice_continues_with_full_as_a_promote)
 	cr_assert_str_eq(tp_entry(h, 1, "outcome"), "paused");
 	cr_assert_str_eq(tp_entry(h, 2, "outcome"), "paused");
 	json_decref(h);
+}
+
+/* As canary_env, with analysis traffic of mlctl's own, so that its
+ * timed pauses have data and go on until their end. */
+static void busy_canary_env(const char *name, const char *steps,
+			    const char *extra)
+{
+	char *strategy = xasprintf("{ type: canary, steps: %s, analysis: "
+				   "{ interval: 500ms, min_requests: 5, traffic: { rate: 200 } } }",
+				   steps);
+	env_with(name, 4, "haproxy", strategy, extra);
+	free(strategy);
+	char *cmd = xasprintf("up %s", name);
+	tp_ok(cmd);
+	free(cmd);
+	cmd = xasprintf("deploy " REL("1.0.0") " --env %s --strategy rolling", name);
+	tp_ok(cmd);
+	free(cmd);
+}
+
+/* A promote that has not finished within --timeout is undone and rejects
+ * the release there, as a deploy's deadline does. */
+Test(promote, a_promote_past_its_deadline_rejects_the_release)
+{
+	busy_canary_env("pt", "[ { weight: 25, pause: 20s } ]", "gates: [smoke]\n");
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(tp_mlctl(&out, &err, 120, "promote " REL("2.0.0") " --to pt "
+					       "--timeout 3s --output json"),
+		     1, "%s%s", out, err);
+	json_t *res = json_loads(out, 0, NULL);
+	cr_assert_not_null(res, "%s", out);
+	cr_assert_str_eq(json_string_value(json_object_get(res, "action")), "promote");
+	cr_assert_str_eq(json_string_value(json_object_get(res, "outcome")), "rejected");
+	cr_assert(strstr(json_string_value(json_object_get(res, "reason")),
+			 "did not finish within --timeout (3000 ms)"),
+		  "%s", out);
+	json_decref(res);
+	free(out);
+	free(err);
+	tp_assert_serving("pt", "1.0.0");
+	assert_equal_weights("pt");
+	json_t *h = tp_history("pt");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "promote");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "rejected");
+	json_decref(h);
+	cr_assert_eq(tp_mlctl(NULL, &err, 60, "promote " REL("2.0.0") " --to pt"), 2,
+		     "%s", err);
+	cr_assert(strstr(err, "is rejected in pt"), "%s", err);
+	free(err);
+}
+
+/* "user@host" of this process, as mlctl names who gave an abort. */
+static void me(char *buf, size_t size)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	struct passwd *pw = getpwuid(geteuid());
+	snprintf(buf, size, "%s@%s", pw && pw->pw_name ? pw->pw_name : getenv("USER"),
+		 host);
+}
+
+/* `mlctl abort` stops a running promote as it stops a running deploy:
+ * the promote rolls back and records "aborted" with who asked and why;
+ * nothing is rejected. */
+Test(promote, abort_stops_a_running_promote_and_rolls_it_back)
+{
+	busy_canary_env("pr", "[ { weight: 25, pause: 20s } ]", "gates: [smoke]\n");
+	pid_t child = tp_bg_start("bg", 90, "promote " REL("2.0.0") " --to pr");
+	tp_bg_wait_for("bg", "canary 25%: canary ", 30);
+	json_t *st = tp_status_json("pr");
+	json_t *e = json_array_get(json_object_get(st, "environments"), 0);
+	json_t *r = json_object_get(e, "rollout_in_progress");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "command")), "promote");
+	cr_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(e, "canary"), "state")),
+			 "running");
+	json_decref(st);
+	char *out = NULL, *err = NULL, who[512], want[700];
+	me(who, sizeof(who));
+	snprintf(want, sizeof(want), "canary aborted at 25%% by %s: stop it", who);
+	cr_assert_eq(tp_mlctl(&out, &err, 90, "abort --env pr --reason 'stop it'"), 0,
+		     "%s%s", out, err);
+	cr_assert(strstr(out, "pr: promote eta 2.0.0: aborted: ") && strstr(out, want),
+		  "%s", out);
+	free(out);
+	free(err);
+	cr_assert_eq(tp_bg_end(child, "bg", &out, &err), 1, "%s%s", out, err);
+	cr_assert(strstr(err, want), "%s", err);
+	cr_assert(strstr(out, " ms after the abort)"), "%s", out);
+	free(out);
+	free(err);
+	tp_assert_serving("pr", "1.0.0");
+	assert_equal_weights("pr");
+	json_t *h = tp_history("pr");
+	cr_assert_str_eq(tp_entry(h, 0, "action"), "promote");
+	cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	cr_assert_str_eq(tp_entry(h, 0, "reason"), want);
+	json_decref(h);
+	char *stop = xasprintf("%s/locks/pr.stop", tp_state);
+	cr_assert(!path_is_file(stop), "%s is left behind", stop);
+	free(stop);
+	/* an abort rejects nothing */
+	tp_ok("deploy " REL("2.0.0") " --env pr --strategy rolling");
 }

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -421,4 +422,82 @@ Test(lock, a_stop_request_reaches_only_the_holder_it_names, .timeout = 10)
 	char *cmd = xasprintf("test -z \"$(ls -A '%s/locks')\"", state_dir);
 	cr_assert_eq(system(cmd), 0, "locks dir not empty");
 	free(cmd);
+}
+
+Test(lock, published_progress_is_read_only_for_the_holder_it_names, .timeout = 10)
+{
+	struct lock *lk = NULL;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(lock_acquire(state_dir, "prod", "deploy eta 2.0.0", &lk, &err),
+		     0, "%s", err.msg);
+	json_t *got = NULL;
+	lock_progress_read(state_dir, "prod", &lk->holder, &got);
+	cr_assert_null(got, "nothing published yet");
+	json_t *doc = json_pack("{s:s, s:i}", "command", "deploy", "plan_step", 5);
+	cr_assert_eq(lock_progress_publish(state_dir, "prod", doc), 0);
+	/* a second publication replaces the first whole */
+	json_object_set_new(doc, "plan_step", json_integer(6));
+	cr_assert_eq(lock_progress_publish(state_dir, "prod", doc), 0);
+	json_decref(doc);
+	lock_progress_read(state_dir, "prod", &lk->holder, &got);
+	cr_assert_not_null(got);
+	cr_assert_eq(json_integer_value(json_object_get(got, "plan_step")), 6);
+	cr_assert_str_eq(json_string_value(json_object_get(got, "command")), "deploy");
+	cr_assert_eq(json_integer_value(json_object_get(got, "pid")), getpid());
+	json_decref(got);
+	/* a holder it does not name (another pid, or this pid started at
+	 * another time: a reused pid) reads nothing */
+	struct lock_holder other = lk->holder;
+	other.pid = dead_pid();
+	lock_progress_read(state_dir, "prod", &other, &got);
+	cr_assert_null(got, "another pid's holder");
+	other = lk->holder;
+	other.pid_start = lk->holder.pid_start + 1;
+	if (lk->holder.pid_start) {
+		lock_progress_read(state_dir, "prod", &other, &got);
+		cr_assert_null(got, "a reused pid");
+	}
+	lock_progress_read(state_dir, "prod", NULL, &got);
+	cr_assert_null(got, "no holder");
+	/* no temporary file is left beside it; withdrawn, it is gone */
+	char *cmd = xasprintf("test \"$(ls -A '%s/locks')\" = \"$(printf "
+			      "'prod.lock\\nprod.progress')\"",
+			      state_dir);
+	cr_assert_eq(system(cmd), 0, "only the lock and the progress");
+	free(cmd);
+	lock_progress_withdraw(state_dir, "prod");
+	char *file = path_join(state_dir, "locks/prod.progress");
+	cr_assert(access(file, F_OK) == -1, "withdrawn");
+	free(file);
+	lock_release(lk);
+}
+
+Test(lock, progress_another_process_published_is_not_withdrawn, .timeout = 10)
+{
+	struct lock *lk = NULL;
+	struct ml_err err = ML_ERR_INIT;
+	cr_assert_eq(lock_acquire(state_dir, "prod", NULL, &lk, &err), 0, "%s",
+		     err.msg);
+	pid_t kid = fork();
+	cr_assert_neq(kid, -1);
+	if (kid == 0) {
+		json_t *doc = json_object();
+		int rc = lock_progress_publish(state_dir, "prod", doc);
+		json_decref(doc);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	int st = 0;
+	waitpid(kid, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char *file = path_join(state_dir, "locks/prod.progress");
+	cr_assert(access(file, F_OK) == 0);
+	/* the child's, left by a process that is gone: not this holder's */
+	json_t *got = NULL;
+	lock_progress_read(state_dir, "prod", &lk->holder, &got);
+	cr_assert_null(got);
+	lock_progress_withdraw(state_dir, "prod");
+	cr_assert(access(file, F_OK) == 0, "not this process's to withdraw");
+	free(file);
+	lock_release(lk);
+	cr_assert_eq(lock_progress_publish(state_dir, "../x", NULL), -1);
 }
