@@ -47,7 +47,7 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 PROGRAMS := $(BIN)/mlctl $(BIN)/mlserve
 MANPAGES := $(sort $(wildcard man/*.[15]))
 
-.PHONY: all deps test unit integration eta-unit manlint lint sanitize fuzz demo install clean
+.PHONY: all deps test unit integration eta-unit manlint lint sanitize fuzz fuzz-replay demo install clean
 all: deps $(PROGRAMS)
 
 deps:
@@ -92,7 +92,7 @@ man/mlctl.1: man/mlctl.1.in $(BIN)/mlctl scripts/gen-man.sh
 
 # Every suite; Criterion's "Synthesis" lines reach the output.
 test: deps $(PROGRAMS) $(UNIT_BIN) $(INTEG_BIN)
-	$(MAKE) --no-print-directory lint unit integration eta-unit manlint
+	$(MAKE) --no-print-directory lint unit integration eta-unit fuzz-replay manlint
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) --jobs 1
@@ -124,10 +124,24 @@ SAN_VARS := BUILD=build/san BIN=build/san/bin CC=clang OPT="-O1 -g" \
 sanitize: deps
 	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1 \
-	  $(MAKE) --no-print-directory $(SAN_VARS) unit integration
+	  $(MAKE) --no-print-directory $(SAN_VARS) unit integration fuzz-replay
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), each run FUZZ_SECONDS.
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+# The same targets built with the normal compiler and flags and run over
+# their seeds (tests/fuzz/replay.c): part of make test, so a target that
+# stops building or crashes on its own seeds fails the suite.
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
+$(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBMLSERVE) $(LIBCORE)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c \
+	  $(LIBMLSERVE) $(LIBCORE) $(PKG_LIBS)
+fuzz-replay: $(FUZZ_REPLAY)
+	@for f in $(FUZZ_REPLAY); do \
+	  $$f tests/fuzz/seeds/$$(basename $$f) || exit 1; done
+
 fuzz: deps
 	@mkdir -p build/fuzz
 	@for f in $(FUZZ_SRC); do \
