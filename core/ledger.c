@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -313,10 +314,13 @@ int ledger_open(const char *state_dir, struct ledger **out,
 	l->path = path_join(state_dir, "ledger");
 	unsigned flags = GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE;
 	int rc = git_repository_open_ext(&l->repo, l->path, flags, NULL);
-	if (rc == GIT_ENOTFOUND &&
-	    (!path_is_dir(l->path) || dir_is_empty(l->path))) {
-		if (create_repo(state_dir, l->path, err) < 0)
+	if (rc == GIT_ENOTFOUND) {
+		/* none yet: make one, unless another process has just put
+		 * its own in place (create_repo renames a finished one in) */
+		if ((!path_is_dir(l->path) || dir_is_empty(l->path)) &&
+		    create_repo(state_dir, l->path, err) < 0)
 			goto fail;
+		git_error_clear();
 		rc = git_repository_open_ext(&l->repo, l->path, flags, NULL);
 	}
 	if (rc < 0) {
@@ -711,6 +715,49 @@ out:
 	return ret;
 }
 
+/* Writers of one ledger take turns: a POSIX record lock on
+ * <ledger>/mlctl-write.lock, held around a record's commit and tag. The
+ * compare-and-swap on the branch alone is not enough: libgit2 checks "the
+ * branch does not exist yet" outside the ref's lock, so two first records
+ * of a branch could both land and one be lost. -1 with err when the lock
+ * cannot be had within ~4 s; else the descriptor (closing it unlocks). */
+#define WRITE_LOCK_POLL_MS 5
+#define WRITE_LOCK_TRIES 800
+
+static int write_lock(struct ledger *l, struct ml_err *err)
+{
+	char *path = path_join(l->path, "mlctl-write.lock");
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ml_err_set(err, ML_EXIT_OPERATIONAL, "ledger: cannot open %s: %s",
+			   path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	struct flock fl;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	for (int i = 0;; i++) {
+		if (fcntl(fd, F_SETLK, &fl) == 0)
+			break;
+		if ((errno != EACCES && errno != EAGAIN && errno != EINTR) ||
+		    i == WRITE_LOCK_TRIES) {
+			ml_err_set(err, ML_EXIT_OPERATIONAL,
+				   "ledger: cannot lock %s: %s", path,
+				   errno == EACCES || errno == EAGAIN
+					   ? "another writer holds it"
+					   : strerror(errno));
+			close(fd);
+			free(path);
+			return -1;
+		}
+		sleep_ms(WRITE_LOCK_POLL_MS);
+	}
+	free(path);
+	return fd;
+}
+
 static int move_tag(struct ledger *l, const char *tagref,
 		    const git_oid *commit_id, const char *summary,
 		    const git_signature *sig, struct ml_err *err)
@@ -778,6 +825,9 @@ int ledger_record(struct ledger *l, const struct ledger_record *r,
 	    blob(l, state, strlen(state), &state_id, LEDGER_FILE_STATE, err) < 0)
 		goto out;
 
+	int lock_fd = write_lock(l, err);
+	if (lock_fd < 0)
+		goto out;
 	int rc = GIT_EMODIFIED;
 	for (int i = 0; i < RECORD_ATTEMPTS && retryable(rc); i++) {
 		if (i)
@@ -792,9 +842,12 @@ int ledger_record(struct ledger *l, const struct ledger_record *r,
 			ml_err_set(err, ML_EXIT_OPERATIONAL,
 				   "ledger: %s kept moving under other writers; "
 				   "record not written", refname);
+		close(lock_fd);
 		goto out;
 	}
-	if (tagref && move_tag(l, tagref, &commit_id, summary, sig, err) < 0)
+	rc = tagref ? move_tag(l, tagref, &commit_id, summary, sig, err) : 0;
+	close(lock_fd);
+	if (rc < 0)
 		goto out;
 	if (oid_hex)
 		git_oid_tostr(oid_hex, 41, &commit_id);

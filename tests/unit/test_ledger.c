@@ -118,7 +118,8 @@ static void assert_git(const char *expect, const char *fmt, ...)
 	char *args = xvasprintf(fmt, ap);
 	va_end(ap);
 	char *got = git("%s", args);
-	cr_assert_str_eq(got, expect, "git %s", args);
+	cr_assert_str_eq(got, expect, "git %s: got \"%s\", want \"%s\"", args, got,
+			 expect);
 	free(got);
 	free(args);
 }
@@ -770,8 +771,10 @@ static void child_writer(int id)
 	struct ledger *l = NULL;
 	struct ml_err err = ML_ERR_INIT;
 	alarm(50); /* never outlive a hung test */
-	if (ledger_open(state_dir, &l, &err) < 0)
+	if (ledger_open(state_dir, &l, &err) < 0) {
+		fprintf(stderr, "writer %d: %s\n", id, err.msg);
 		_exit(10);
+	}
 	for (int i = 0; i < 8; i++) {
 		char version[32];
 		snprintf(version, sizeof(version), "%d.%d.0", id, i);
@@ -780,8 +783,10 @@ static void child_writer(int id)
 			.model = "eta", .version = version, .reason = "load",
 			.reject = true,
 		};
-		if (ledger_record(l, &r, NULL, &err) < 0)
+		if (ledger_record(l, &r, NULL, &err) < 0) {
+			fprintf(stderr, "writer %d: %s\n", id, err.msg);
 			_exit(11);
+		}
 	}
 	ledger_free(l);
 	_exit(0);
