@@ -50,6 +50,19 @@ static bool stoppable(const char *what)
 	return false;
 }
 
+/* Whether a ledger entry is the record of the rollout `h` held the lock
+ * for (written, perhaps, just before we looked): its command, model and
+ * version are the holder's, and it is no older than the holder's start. */
+static bool record_of(const struct ledger_entry *e, const struct lock_holder *h)
+{
+	if (!strchr(h->what, ' ')) /* "continue": of whichever it resumed */
+		return e->when >= h->started;
+	char what[256];
+	snprintf(what, sizeof(what), "%s %s %s", e->action ? e->action : "",
+		 e->model ? e->model : "", e->version ? e->version : "");
+	return e->when >= h->started && strcmp(what, h->what) == 0;
+}
+
 /* A deploy, promote or continue running on this host holds env's lock:
  * leave it a stop request (who asks and why, for its record), signal it
  * and wait until it has rolled back and let go. Returns the exit status, or -1
@@ -70,6 +83,13 @@ static int abort_running(const struct ml_ctx *ctx, const struct cfg_env *env,
 	char who[512];
 	lock_holder_describe(&h, who, sizeof(who));
 	const struct lock_holder to = h;
+	/* the newest record now: the stopped rollout must write a newer one */
+	char before[41] = "";
+	struct ledger_entry *was = NULL;
+	if (ledger_current(ledger, env->name, 0, NULL, &was, &err) == 0 && was)
+		snprintf(before, sizeof(before), "%s", was->oid);
+	ledger_entry_free(was);
+	ml_err_release(&err);
 	struct lock_stop prior;
 	int posted = lock_stop_post(ctx->state_dir, env->name, &to, reason,
 				    &prior, &err);
@@ -110,6 +130,16 @@ static int abort_running(const struct ml_ctx *ctx, const struct cfg_env *env,
 	struct ledger_entry *tip = NULL;
 	if (ledger_current(ledger, env->name, 0, NULL, &tip, &err))
 		return cli_fail(&err);
+	if (!tip || (strcmp(tip->oid, before) == 0 && !record_of(tip, &to))) {
+		/* it let go of the lock without a record: it stopped before
+		 * its rollout began (refused, nothing to do) or was killed */
+		out_error("the rollout in %s ended without a record (%s): it "
+			  "stopped before it began, or was killed; see 'mlctl "
+			  "status --env %s'",
+			  env->name, who, env->name);
+		ledger_entry_free(tip);
+		return ML_EXIT_OPERATIONAL;
+	}
 	if (tip && tip->outcome && strcmp(tip->outcome, LEDGER_OUTCOME_PAUSED) == 0) {
 		out_progress("abort: the rollout in %s paused before it stopped; "
 			     "aborting the paused rollout",
@@ -278,12 +308,19 @@ int cmd_abort(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))
 		goto out;
-	if ((rc = abort_running(ctx, env, ledger, reason)) >= 0)
-		goto out;
-	rc = ML_EXIT_OK;
-	if (lock_acquire(ctx->state_dir, env->name, "abort", &lk, &err)) {
-		rc = cli_fail(&err);
-		goto out;
+	/* a rollout may take the lock between our look and our own lock:
+	 * then it is one to stop after all */
+	for (int attempt = 0;; attempt++) {
+		if ((rc = abort_running(ctx, env, ledger, reason)) >= 0)
+			goto out;
+		rc = ML_EXIT_OK;
+		if (lock_acquire(ctx->state_dir, env->name, "abort", &lk, &err) == 0)
+			break;
+		if (err.code != ML_EXIT_LOCKED || attempt == 2) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+		ml_err_release(&err);
 	}
 	if (rollout_paused_load(ledger, env, &pz, &err)) {
 		rc = err.code == ML_EXIT_USAGE

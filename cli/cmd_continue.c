@@ -127,6 +127,7 @@ int cmd_continue(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	if ((rc = cli_open_ledger(ctx, true, &ledger)))
 		goto out;
+	rollout_arm_stop(); /* before the lock names us: see rollout.h */
 	if (lock_acquire(ctx->state_dir, env->name, "continue", &lk, &err)) {
 		rc = cli_fail(&err);
 		goto out;

@@ -126,11 +126,27 @@ static const char *outcome_of(const struct engine_result *res, const char *actio
  * and the rollout is rolled back and recorded as aborted. A second
  * signal ends mlctl at once (SA_RESETHAND). */
 static volatile sig_atomic_t stop_flag;
+static bool stop_armed;
 
 static void on_stop_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
+}
+
+void rollout_arm_stop(void)
+{
+	if (stop_armed)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	stop_flag = 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	stop_armed = true;
 }
 
 /* promote's gate results, one entry per gate that ran: this run's, else
@@ -164,6 +180,9 @@ int rollout_prepare(const struct ml_ctx *ctx, struct ledger *ledger,
 	*lk = NULL;
 	*rejected = false;
 	snprintf(what, sizeof(what), "%s %s %s", action, rel->model, rel->version);
+	/* from the moment the lock names us, `mlctl abort` may signal us:
+	 * the signal must find the handler, not kill us unrecorded */
+	rollout_arm_stop();
 	if (lock_acquire(ctx->state_dir, env->name, what, lk, &err))
 		return cli_fail(&err);
 	if ((*lk)->replaced_stale) {
@@ -239,14 +258,9 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 					  : NULL };
 	eo.stop = &stop_flag;
 	struct engine_result res;
-	struct sigaction sa, old_int, old_term;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	stop_flag = 0;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	/* armed since the lock was taken (a signal since then stops the
+	 * run before its first step), or from here */
+	rollout_arm_stop();
 	if (req->resume)
 		out_progress("%s %s %s in %s: %s from step %zu of %zu (%s)",
 			     req->action, target.model, target.version, env->name,
@@ -490,10 +504,9 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 				  "look (mlctl status --env %s)",
 				  env->name, env->name);
 	}
-	/* a signal once the run is over is too late to stop it: until it is
-	 * recorded the handler takes it, not the default action */
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	/* a signal once the run is recorded is too late to stop it, and must
+	 * not kill a finished run either: the handler stays till exit (a
+	 * second signal still ends mlctl at once: SA_RESETHAND) */
 	json_decref(gates);
 	free(state_json);
 	free(analysis);

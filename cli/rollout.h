@@ -113,6 +113,13 @@ struct lock;
  * and a release rejected there unless `force` (2). ML_EXIT_OK with *lk
  * held and *rejected telling whether it goes ahead over a rejection;
  * otherwise the exit status, *lk NULL. */
+/* Take ^C and SIGTERM (`mlctl abort`) as a request to stop the rollout
+ * from now on, before the environment's lock names this process; the
+ * run then stops before its next step and is rolled back and recorded.
+ * rollout_run arms it too; it stays armed until the process exits (a
+ * signal after the record is written changes nothing). */
+void rollout_arm_stop(void);
+
 int rollout_prepare(const struct ml_ctx *ctx, struct ledger *ledger,
 		    const struct cfg_env *env, const struct cfg_release *rel,
 		    const char *action, bool force, struct lock **lk,

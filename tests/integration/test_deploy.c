@@ -138,6 +138,45 @@ Test(deploy, exec_driver_runs_the_users_commands_and_status_reads_them)
 	free(nodes);
 }
 
+/* `mlctl abort` signals whoever its lock names: a rollout signalled the
+ * moment its lock appears must stop, roll back and record it, never die
+ * of the signal with its lock and no record left behind. */
+Test(deploy, a_rollout_signalled_as_soon_as_it_holds_the_lock_records_its_stop)
+{
+	tp_write_env("sg", 1, "none", "{ type: recreate }");
+	tp_ok("up sg");
+	tp_ok("deploy " REL("1.0.0") " --env sg");
+	char *lock = xasprintf("%s/locks/sg.lock", tp_state);
+	pid_t child = tp_bg_start("sg", 60, "deploy " REL("2.0.0") " --env sg");
+	pid_t holder = 0;
+	for (int i = 0; i < 20000 && holder <= 0; i++) {
+		char *text = NULL;
+		if (read_file(lock, 4096, &text, NULL) == 0) {
+			json_t *o = json_loads(text, 0, NULL);
+			holder = (pid_t)json_integer_value(json_object_get(o, "pid"));
+			json_decref(o);
+		}
+		free(text);
+		if (holder <= 0)
+			usleep(200);
+	}
+	cr_assert_gt(holder, 0, "the deploy never took its lock");
+	kill(holder, SIGTERM);
+	char *out = NULL, *err = NULL;
+	int rc = tp_bg_end(child, "sg", &out, &err);
+	cr_assert(rc == 1 || rc == 0, "exit %d (killed by the signal?): %s%s", rc,
+		  out, err);
+	cr_assert_not(path_is_file(lock), "the lock was left behind");
+	json_t *h = tp_history("sg");
+	cr_assert_str_eq(tp_entry(h, 0, "version"), "2.0.0", "a record of the run");
+	if (rc == 1)
+		cr_assert_str_eq(tp_entry(h, 0, "outcome"), "aborted");
+	json_decref(h);
+	free(out);
+	free(err);
+	free(lock);
+}
+
 Test(deploy, rolling_through_nginx_and_back)
 {
 	tp_write_env("st", 2, "nginx", "{ type: rolling }");
