@@ -429,7 +429,8 @@ int cmd_gate(int argc, char **argv, struct ml_ctx *ctx)
 		json_object_set_new(doc, "failed", fl);
 		json_object_set_new(doc, "junit", junit ? json_string(junit) : json_null());
 		json_object_set_new(doc, "ledger_commit", oid[0] ? json_string(oid) : json_null());
-		char *txt = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *txt = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+					 JSON_REAL_PRECISION(15));
 		out_json_text(txt);
 		free(txt);
 	} else {

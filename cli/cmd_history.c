@@ -126,7 +126,8 @@ int cmd_history(int argc, char **argv, struct ml_ctx *ctx)
 		json_t *root = json_object();
 		json_object_set_new(root, "env", json_string(env->name));
 		json_object_set_new(root, "entries", json_incref(h.arr));
-		char *t = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *t = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+					 JSON_REAL_PRECISION(15));
 		out_json_text(t);
 		free(t);
 		json_decref(root);

@@ -69,7 +69,8 @@ static void print_plan(const struct cfg_env *env, const struct cfg_release *rel,
 		for (size_t i = 0; i < p->n_steps; i++)
 			json_array_append_new(steps, step_json(env, &p->steps[i], i + 1));
 		json_object_set_new(root, "steps", steps);
-		char *t = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *t = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+					 JSON_REAL_PRECISION(15));
 		out_json_text(t);
 		free(t);
 		json_decref(root);

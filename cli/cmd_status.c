@@ -282,7 +282,8 @@ int cmd_status(int argc, char **argv, struct ml_ctx *ctx)
 	if (out_is_json()) {
 		json_t *root = json_object();
 		json_object_set_new(root, "environments", json_incref(arr));
-		char *t = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *t = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+					 JSON_REAL_PRECISION(15));
 		out_json_text(t);
 		free(t);
 		json_decref(root);

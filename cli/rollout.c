@@ -35,7 +35,8 @@ void rollout_print_noop(const struct cfg_env *env, const char *action,
 		json_object_set_new(o, "outcome", json_string("unchanged"));
 		json_object_set_new(o, "exit_code", json_integer(0));
 		json_object_set_new(o, "steps", json_array());
-		char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+					 JSON_REAL_PRECISION(15));
 		out_json_text(t);
 		free(t);
 		json_decref(o);
@@ -437,7 +438,8 @@ int rollout_run(const struct ml_ctx *ctx, struct ledger *ledger,
 		json_object_set_new(o, "steps", json_loads(res.journal_json, 0, NULL));
 		if (gates)
 			json_object_set_new(o, "gates", json_incref(gates));
-		char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+					 JSON_REAL_PRECISION(15));
 		out_json_text(t);
 		free(t);
 		json_decref(o);

@@ -245,7 +245,8 @@ void updown_report_done(const char *cmd, json_t *arr, bool ok)
 	json_object_set_new(root, "command", json_string(cmd));
 	json_object_set_new(root, "environments", arr);
 	json_object_set_new(root, "ok", json_boolean(ok));
-	char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+					 JSON_REAL_PRECISION(15));
 	out_json_text(txt);
 	free(txt);
 	json_decref(root);
