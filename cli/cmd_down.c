@@ -209,7 +209,7 @@ static bool down_orphan(const struct ml_ctx *ctx, const char *name, json_t *arr)
 	bool ok = stop_pid_files(name, run_dir, true, procs);
 	ok &= stop_pid_files(name, run_dir, false, procs);
 	if (out_is_json())
-		json_array_append_new(arr, json_pack("{s:s, s:b, s:o, s:b}", "env",
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:o, s:b}", "name",
 						     name, "config_valid", 0,
 						     "processes", procs, "ok", ok));
 	else
