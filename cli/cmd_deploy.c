@@ -60,7 +60,6 @@ int cmd_deploy(int argc, char **argv, struct ml_ctx *ctx)
 	struct lock *lk = NULL;
 	struct rstate st = { 0 };
 	struct plan p = { 0 };
-	struct ml_err err = ML_ERR_INIT;
 	char *manifest = NULL;
 	size_t manifest_len = 0;
 	int rc = cli_load_env("deploy", env_name, &proj, &env);
@@ -77,17 +76,8 @@ int cmd_deploy(int argc, char **argv, struct ml_ctx *ctx)
 	if ((rc = rollout_prepare(ctx, ledger, env, rel, "deploy", force, &lk,
 				  &rejected)))
 		goto out;
-	if (rstate_load(&st, env, ledger, &err)) {
-		rc = cli_fail(&err);
+	if ((rc = cli_plan_release(env, type, ledger, rel, &st, &p)))
 		goto out;
-	}
-	struct strategy_opts so;
-	strategy_opts_for(env, type, &so);
-	struct rollout_state view = rstate_view(&st);
-	if (strategy_plan(&so, &view, rel, &p, &err)) {
-		rc = cli_fail(&err);
-		goto out;
-	}
 	if (p.n_steps == 0) {
 		rollout_print_noop(env, "deploy", rel->model, rel->version);
 		rc = ML_EXIT_OK;

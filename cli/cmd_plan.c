@@ -119,10 +119,6 @@ int cmd_plan(int argc, char **argv, struct ml_ctx *ctx)
 		goto out;
 	if ((rc = cli_open_ledger(ctx, false, &ledger)))
 		goto out;
-	if (rstate_load(&st, env, ledger, &err)) {
-		rc = cli_fail(&err);
-		goto out;
-	}
 	bool rejected = false;
 	if (ledger && ledger_is_rejected(ledger, env->name, rel->model,
 					 rel->version, &rejected, NULL, &err)) {
@@ -132,13 +128,8 @@ int cmd_plan(int argc, char **argv, struct ml_ctx *ctx)
 	if (rejected)
 		out_warn("%s %s is rejected in %s: deploy refuses it without --force",
 			 rel->model, rel->version, env->name);
-	struct strategy_opts so;
-	strategy_opts_for(env, type, &so);
-	struct rollout_state view = rstate_view(&st);
-	if (strategy_plan(&so, &view, rel, &p, &err)) {
-		rc = cli_fail(&err);
+	if ((rc = cli_plan_release(env, type, ledger, rel, &st, &p)))
 		goto out;
-	}
 	print_plan(env, rel, &p, rejected);
 	rc = ML_EXIT_OK;
 out:

@@ -147,7 +147,6 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 	struct lock *lk = NULL;
 	struct rstate st = { 0 };
 	struct plan p = { 0 };
-	struct ml_err err = ML_ERR_INIT;
 	struct engine_gates gates = { 0 };
 	struct gate_limits lim;
 	char *manifest = NULL, *note = NULL, *junit_abs = NULL;
@@ -176,17 +175,8 @@ int cmd_promote(int argc, char **argv, struct ml_ctx *ctx)
 	if ((rc = rollout_prepare(ctx, ledger, env, rel, "promote", force, &lk,
 				  &rejected)))
 		goto out;
-	if (rstate_load(&st, env, ledger, &err)) {
-		rc = cli_fail(&err);
+	if ((rc = cli_plan_release(env, type, ledger, rel, &st, &p)))
 		goto out;
-	}
-	struct strategy_opts so;
-	strategy_opts_for(env, type, &so);
-	struct rollout_state view = rstate_view(&st);
-	if (strategy_plan(&so, &view, rel, &p, &err)) {
-		rc = cli_fail(&err);
-		goto out;
-	}
 	if (p.n_steps == 0 && env->n_gates == 0) {
 		rollout_print_noop(env, "promote", rel->model, rel->version);
 		rc = ML_EXIT_OK;

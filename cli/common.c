@@ -2,6 +2,8 @@
 #include "common.h"
 #include "ledger.h"
 #include "out.h"
+#include "rstate.h"
+#include "strategy.h"
 #include "util.h"
 
 #include <errno.h>
@@ -26,6 +28,21 @@ int cli_check_output_path(const char *cmd, const char *opt, const char *path)
 				     path, dir, strerror(errno));
 	free(dir);
 	return rc;
+}
+
+int cli_plan_release(const struct cfg_env *env, int type, struct ledger *ledger,
+		     const struct cfg_release *rel, struct rstate *st,
+		     struct plan *p)
+{
+	struct ml_err err = ML_ERR_INIT;
+	if (rstate_load(st, env, ledger, &err))
+		return cli_fail(&err);
+	struct strategy_opts so;
+	strategy_opts_for(env, type, &so);
+	struct rollout_state view = rstate_view(st);
+	if (strategy_plan(&so, &view, rel, p, &err))
+		return cli_fail(&err);
+	return ML_EXIT_OK;
 }
 
 void cli_print_diags(struct ml_diags *d)

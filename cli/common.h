@@ -11,11 +11,20 @@
 #include "project.h"
 
 struct ledger;
+struct plan;
+struct rstate;
 
 /* A file a command will write when its work is done (--junit, --report):
  * its directory must exist and be writable now, before any work.
  * ML_EXIT_OK, or a usage error naming the option (printed). */
 int cli_check_output_path(const char *cmd, const char *opt, const char *path);
+/* The environment's state from the ledger's newest record (`ledger` may
+ * be NULL: a fresh state) into *st, and the plan that takes it to `rel`
+ * with strategy `type` (-1: the environment's own) into *p. What deploy,
+ * promote and plan share. Release st (when st->serving) and p. */
+int cli_plan_release(const struct cfg_env *env, int type, struct ledger *ledger,
+		     const struct cfg_release *rel, struct rstate *st,
+		     struct plan *p);
 /* Print every diagnostic as "file:line:col: error: path: msg" on stderr. */
 void cli_print_diags(struct ml_diags *d);
 /* Load envs/; every environment must be valid. */
